@@ -1,0 +1,247 @@
+import { z } from 'zod';
+import {
+  addLogSecrets,
+  configureLogging,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+} from '../util/log.js';
+import { ConfigError, type Problem } from './issues.js';
+
+export const SLACK_MODES = ['socket', 'http'] as const;
+export type SlackMode = (typeof SLACK_MODES)[number];
+
+/** What the problems in the environment are reported against (the "file" of a Problem). */
+export const ENV_SOURCE = 'environment';
+
+/**
+ * What a command needs beyond the defaults:
+ * - `slack`: the bot token plus what SLACK_MODE needs (app token for socket, signing secret for http);
+ * - `slack-web`: only the bot token (Web API calls, no receiver);
+ * - `slack-http`: the bot token and the signing secret whatever SLACK_MODE says.
+ */
+export type EnvRequirement = 'slack' | 'slack-web' | 'slack-http';
+
+export interface Env {
+  slackBotToken?: string;
+  slackAppToken?: string;
+  slackSigningSecret?: string;
+  slackMode: SlackMode;
+  /** Web API base URL ending in `/`, e.g. the local emulator's `http://127.0.0.1:3100/api/`. */
+  slackApiUrl?: string;
+  httpPort: number;
+  redisUrl: string;
+  /** The database number from REDIS_URL's `/N` path (0 when absent). */
+  redisDb: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  clustersFile: string;
+  runbooksDir: string;
+  probeImage: string;
+  keyPrefix: string;
+}
+
+/** The environment once any Slack requirement passed: the bot token is there. */
+export type EnvWithSlack = Env & { slackBotToken: string };
+
+// Messages about secrets describe the shape only: the value must never reach a terminal or a log.
+const secretToken = (prefix: string, kind: string) =>
+  z
+    .string()
+    .refine((value) => value.startsWith(prefix) && value.length > prefix.length && !/\s/.test(value), {
+      message: `must be a Slack ${kind} starting with "${prefix}" (value not shown)`,
+    });
+
+/** Blank values (`FOO=` in a .env file) mean "not set", so defaults apply. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    schema.optional(),
+  );
+
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    // prefault: the fallback goes through the schema like a user value (so "3000" becomes 3000).
+    schema.prefault(fallback as never),
+  );
+
+const port = z
+  .string()
+  .regex(/^\d+$/, 'must be a port number (0-65535)')
+  .transform(Number)
+  .refine((n) => n <= 65535, 'must be a port number (0-65535)');
+
+const slackApiUrl = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${value}"` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${value}"` });
+    return z.NEVER;
+  }
+  // The Web API client appends the method name to this URL; a bare origin means the emulator's /api/.
+  if (url.pathname === '/') url.pathname = '/api/';
+  else if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url.toString();
+});
+
+const redisUrl = z.string().superRefine((value, ctx) => {
+  const reason = redisUrlProblem(value);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+});
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: optional(secretToken('xoxb-', 'bot token')),
+  SLACK_APP_TOKEN: optional(secretToken('xapp-', 'app-level token')),
+  SLACK_SIGNING_SECRET: optional(
+    z.string().refine((value) => value.length >= 8 && !/\s/.test(value), {
+      message:
+        'must be the app\'s signing secret (from "Basic Information", 8 or more characters, no spaces; value not shown)',
+    }),
+  ),
+  SLACK_MODE: withDefault(z.enum(SLACK_MODES), 'socket'),
+  SLACK_API_URL: optional(slackApiUrl),
+  HTTP_PORT: withDefault(port, '3000'),
+  REDIS_URL: withDefault(redisUrl, 'redis://127.0.0.1:6379'),
+  LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), 'info'),
+  LOG_FORMAT: withDefault(z.enum(LOG_FORMATS), 'json'),
+  FLANNEL_OPS_CLUSTERS: withDefault(z.string(), './clusters.yaml'),
+  FLANNEL_OPS_RUNBOOKS: withDefault(z.string(), './runbooks'),
+  FLANNEL_OPS_PROBE_IMAGE: withDefault(
+    z.string().regex(/^[\w.\-/:@]+$/, 'must be a container image reference like busybox:1.36'),
+    'busybox:1.36',
+  ),
+  FLANNEL_OPS_KEY_PREFIX: withDefault(
+    // BullMQ joins prefix and queue name with ":"; keep the prefix itself free of separators and spaces.
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-" (no ":" or spaces)'),
+    'flannel-ops',
+  ),
+});
+
+/** Every variable loadEnv reads (for docs, .env.example and messages). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof typeof envSchema.shape>;
+
+/** Why a Redis URL is unusable, or undefined when it is fine. Never repeats the password. */
+export function redisUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be a URL like redis://127.0.0.1:6379 or redis://:PASSWORD@host:6379/2';
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    return `must use the redis:// or rediss:// scheme, got "${url.protocol}"`;
+  }
+  if (!url.hostname) return 'must name a host, e.g. redis://127.0.0.1:6379';
+  const path = url.pathname.replace(/^\//, '');
+  if (path !== '' && !/^\d+$/.test(path)) return `the path must be a database number like /2, got "/${path}"`;
+  return undefined;
+}
+
+/** The `/N` database number of a Redis URL, 0 when absent. */
+export function redisDbFromUrl(value: string): number {
+  const path = new URL(value).pathname.replace(/^\//, '');
+  return path === '' ? 0 : Number(path);
+}
+
+/** A Redis URL safe to print: the password replaced by `***`. */
+export function redactRedisUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/**
+ * Validates the environment and returns it typed. Every problem (wrong format, missing
+ * requirement) is reported at once in a ConfigError whose entries name the variable.
+ */
+export function loadEnv(
+  env: NodeJS.ProcessEnv,
+  options: { require: [EnvRequirement, ...EnvRequirement[]] },
+): EnvWithSlack;
+export function loadEnv(env?: NodeJS.ProcessEnv, options?: { require?: EnvRequirement[] }): Env;
+export function loadEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { require?: EnvRequirement[] } = {},
+): Env {
+  const result = envSchema.safeParse(env);
+  const problems: Problem[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const field = String(issue.path[0] ?? '(environment)');
+      // Enums are never secrets, so the rejected value may be shown to help spot the typo.
+      const message =
+        issue.code === 'invalid_value'
+          ? `must be one of ${issue.values.join(', ')}, got "${env[field]}"`
+          : issue.message;
+      problems.push({ file: ENV_SOURCE, field, message });
+    }
+    // Requirements are only meaningful once the formats are right; report formats first.
+    throw new ConfigError(problems);
+  }
+  const v = result.data;
+  const parsed: Env = {
+    slackBotToken: v.SLACK_BOT_TOKEN,
+    slackAppToken: v.SLACK_APP_TOKEN,
+    slackSigningSecret: v.SLACK_SIGNING_SECRET,
+    slackMode: v.SLACK_MODE,
+    slackApiUrl: v.SLACK_API_URL,
+    httpPort: v.HTTP_PORT,
+    redisUrl: v.REDIS_URL,
+    redisDb: redisDbFromUrl(v.REDIS_URL),
+    logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
+    clustersFile: v.FLANNEL_OPS_CLUSTERS,
+    runbooksDir: v.FLANNEL_OPS_RUNBOOKS,
+    probeImage: v.FLANNEL_OPS_PROBE_IMAGE,
+    keyPrefix: v.FLANNEL_OPS_KEY_PREFIX,
+  };
+  problems.push(...missingRequirements(parsed, options.require ?? []));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parsed;
+}
+
+/** Which required variables are unset, with the reason each one is needed. */
+export function missingRequirements(env: Env, requirements: readonly EnvRequirement[]): Problem[] {
+  const missing = new Map<string, string>();
+  const need = (name: string, present: unknown, why: string) => {
+    if (!present && !missing.has(name)) missing.set(name, `required ${why}`);
+  };
+  for (const requirement of requirements) {
+    need('SLACK_BOT_TOKEN', env.slackBotToken, 'to talk to Slack (the bot token, xoxb-...)');
+    if (requirement === 'slack' && env.slackMode === 'socket') {
+      need('SLACK_APP_TOKEN', env.slackAppToken, 'for SLACK_MODE=socket (the app-level token, xapp-...)');
+    }
+    if ((requirement === 'slack' && env.slackMode === 'http') || requirement === 'slack-http') {
+      need(
+        'SLACK_SIGNING_SECRET',
+        env.slackSigningSecret,
+        'for the HTTP receiver, to verify requests come from Slack',
+      );
+    }
+  }
+  return [...missing].map(([field, message]) => ({ file: ENV_SOURCE, field, message }));
+}
+
+/** The secret values in an Env, for the logger's redaction list. */
+export function envSecrets(env: Env): string[] {
+  return [env.slackBotToken, env.slackAppToken, env.slackSigningSecret].filter((s): s is string => !!s);
+}
+
+/** Applies LOG_LEVEL/LOG_FORMAT to the process logger and registers the secrets it must redact. */
+export function configureLoggingFromEnv(env: Env): void {
+  configureLogging({ level: env.logLevel, format: env.logFormat });
+  addLogSecrets(...envSecrets(env));
+}
