@@ -1,0 +1,275 @@
+/**
+ * Lua scripts run atomically inside Redis, so two bot replicas (or a replay racing a live watch) can never
+ * open two incidents or count one event twice. They are loaded with ioredis defineCommand (EVALSHA, with a
+ * transparent EVAL fallback after a Redis restart flushed the script cache).
+ *
+ * Timestamps are epoch milliseconds from the calling replica's clock (injectable in tests).
+ */
+
+/** Keys whose only purpose is counting; they may expire some time after the incident ended. */
+const TRACKING_SUFFIXES = `{':events', ':events:hll', ':pods', ':pods:hll', ':nodes', ':nodes:hll', ':namespaces', ':namespaces:hll'}`;
+
+/**
+ * KEYS: latest pointer, all index, active index, cluster index, cluster active index.
+ * ARGV: incidentBase, cluster, runbookId, candidateId, nowMs, cooldownMs, cap, firstSeenMs, lastSeenMs, clusterBase,
+ *       nEvents, nPods, nNodes, nNamespaces, nClasses, then nEvents x (uid, count, classIndex), pods, nodes,
+ *       namespaces, nClasses x (errorClass, sample).
+ * Returns {change, incidentHash, signaturesHash} or {'id-collision'}.
+ */
+export const RECORD_SIGNALS_LUA = `
+local base = ARGV[1]
+local cluster, runbook, candidate = ARGV[2], ARGV[3], ARGV[4]
+local now, cooldown, cap = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local firstSeen, lastSeen, clusterBase = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+local nEvents, nPods, nNodes, nNs, nClasses =
+  tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
+local CHUNK = 1000
+local MAX_CLASSES = 64
+local TRACKING = ${TRACKING_SUFFIXES}
+
+-- Where do the signals go? Mirrors decideSignalTarget in cooldown.ts.
+local target = 'open-new'
+local id = redis.call('GET', KEYS[1])
+if id then
+  local st = redis.call('HMGET', base .. id, 'state', 'resolvedAt')
+  if st[1] then
+    if st[1] ~= 'resolved' and st[1] ~= 'failed' then
+      target = 'update'
+    else
+      local resolvedAt = st[2] and tonumber(st[2])
+      if resolvedAt and now - resolvedAt < cooldown then
+        if st[1] == 'resolved' then target = 'reopen' else target = 'absorb' end
+      end
+    end
+  end
+end
+
+local change = nil
+if target == 'open-new' then
+  id = candidate
+  if redis.call('EXISTS', base .. id) == 1 then return {'id-collision'} end
+  redis.call('HSET', base .. id, 'id', id, 'cluster', cluster, 'runbookId', runbook, 'state', 'open',
+    'cb', clusterBase, 'events', 0, 'occurrences', 0, 'pods', 0, 'nodes', 0, 'namespaces', 0, 'approximate', 0,
+    'firstSeen', firstSeen, 'lastSeen', lastSeen, 'openedAt', now, 'updatedAt', now, 'reopenCount', 0, 'version', 0)
+  redis.call('SET', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], now, id)
+  redis.call('ZADD', KEYS[3], now, id)
+  redis.call('ZADD', KEYS[4], now, id)
+  redis.call('ZADD', KEYS[5], now, id)
+  redis.call('XADD', base .. id .. ':audit', '*', 'at', now, 'actor', 'detector', 'action', 'opened', 'outcome', 'ok',
+    'details', cjson.encode({cluster = cluster, runbookId = runbook}))
+  change = 'opened'
+elseif target == 'reopen' then
+  local key = base .. id
+  local resolvedAt = redis.call('HGET', key, 'resolvedAt')
+  redis.call('HSET', key, 'state', 'open', 'updatedAt', now)
+  redis.call('HDEL', key, 'resolvedAt')
+  redis.call('HINCRBY', key, 'reopenCount', 1)
+  local openedAt = redis.call('HGET', key, 'openedAt')
+  redis.call('ZADD', KEYS[3], openedAt, id)
+  redis.call('ZADD', KEYS[5], openedAt, id)
+  for _, suffix in ipairs(TRACKING) do redis.call('PERSIST', key .. suffix) end
+  redis.call('XADD', key .. ':audit', '*', 'at', now, 'actor', 'detector', 'action', 'reopened', 'outcome', 'ok',
+    'details', cjson.encode({previousState = 'resolved', resolvedAt = tonumber(resolvedAt),
+      reason = 'failure signals again within the cooldown after resolution'}))
+  change = 'reopened'
+end
+
+local key = base .. id
+local approx = redis.call('HGET', key, 'approximate') == '1'
+local changed = false
+
+-- Event counts: keep the highest count per event uid; occurrences grow by the increase only
+-- (mergeEventCount in count-merge.ts). Past the cap, new events are only counted in a HyperLogLog.
+local evKey = key .. ':events'
+local evStart = 16
+local classStart = evStart + nEvents * 3 + nPods + nNodes + nNs
+local classEvents, classOcc = {}, {}
+local occDelta = 0
+local evCount = redis.call('HLEN', evKey)
+local i = 0
+while i < nEvents do
+  local n = math.min(CHUNK, nEvents - i)
+  local uids = {}
+  for j = 1, n do uids[j] = ARGV[evStart + (i + j - 1) * 3] end
+  local prev = redis.call('HMGET', evKey, unpack(uids))
+  local updates = {}
+  for j = 1, n do
+    local at = evStart + (i + j - 1) * 3
+    local uid, count, cls = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+    local p = prev[j] and tonumber(prev[j]) or nil
+    local delta, isNew = 0, false
+    if p == nil then
+      if evCount < cap then
+        evCount = evCount + 1
+        isNew, delta = true, count
+        updates[#updates + 1] = uid
+        updates[#updates + 1] = count
+      else
+        approx = true
+        if redis.call('PFADD', evKey .. ':hll', uid) == 1 then isNew, delta = true, count end
+      end
+    elseif count > p then
+      delta = count - p
+      updates[#updates + 1] = uid
+      updates[#updates + 1] = count
+    end
+    if isNew then classEvents[cls] = (classEvents[cls] or 0) + 1 end
+    if delta > 0 then
+      occDelta = occDelta + delta
+      classOcc[cls] = (classOcc[cls] or 0) + delta
+    end
+  end
+  if #updates > 0 then redis.call('HSET', evKey, unpack(updates)) end
+  i = i + n
+end
+
+-- Distinct members, exact up to the cap; beyond it a HyperLogLog keeps memory bounded.
+local function addMembers(setKey, offset, count)
+  if count == 0 then return end
+  local card = redis.call('SCARD', setKey)
+  if card + count <= cap then
+    for s = 0, count - 1, CHUNK do
+      local e = math.min(s + CHUNK, count)
+      redis.call('SADD', setKey, unpack(ARGV, offset + s, offset + e - 1))
+    end
+    return
+  end
+  for s = 0, count - 1 do
+    local m = ARGV[offset + s]
+    if redis.call('SISMEMBER', setKey, m) == 0 then
+      if card < cap then
+        redis.call('SADD', setKey, m)
+        card = card + 1
+      else
+        approx = true
+        redis.call('PFADD', setKey .. ':hll', m)
+      end
+    end
+  end
+end
+local podStart = evStart + nEvents * 3
+addMembers(key .. ':pods', podStart, nPods)
+addMembers(key .. ':nodes', podStart + nPods, nNodes)
+addMembers(key .. ':namespaces', podStart + nPods + nNodes, nNs)
+
+local function distinct(k, isHash)
+  local n = isHash and redis.call('HLEN', k) or redis.call('SCARD', k)
+  if approx then n = n + redis.call('PFCOUNT', k .. ':hll') end
+  return n
+end
+
+local old = redis.call('HMGET', key, 'events', 'occurrences', 'pods', 'nodes', 'namespaces', 'firstSeen', 'lastSeen', 'approximate')
+local events = distinct(evKey, true)
+local occurrences = tonumber(old[2]) + occDelta
+local pods, nodes, nss = distinct(key .. ':pods'), distinct(key .. ':nodes'), distinct(key .. ':namespaces')
+local newFirst = math.min(tonumber(old[6]), firstSeen)
+local newLast = math.max(tonumber(old[7]), lastSeen)
+local approxFlag = approx and '1' or '0'
+if events ~= tonumber(old[1]) or occurrences ~= tonumber(old[2]) or pods ~= tonumber(old[3])
+  or nodes ~= tonumber(old[4]) or nss ~= tonumber(old[5]) or newFirst ~= tonumber(old[6])
+  or newLast ~= tonumber(old[7]) or approxFlag ~= old[8] then
+  changed = true
+end
+
+local sigKey = key .. ':sigs'
+for c = 1, nClasses do
+  local e, o = classEvents[c] or 0, classOcc[c] or 0
+  if e > 0 or o > 0 then
+    local name = ARGV[classStart + (c - 1) * 2]
+    if redis.call('HEXISTS', sigKey, 'e:' .. name) == 0 and redis.call('HLEN', sigKey) >= MAX_CLASSES * 3 then
+      name = 'other'
+    end
+    redis.call('HINCRBY', sigKey, 'e:' .. name, e)
+    redis.call('HINCRBY', sigKey, 'o:' .. name, o)
+    redis.call('HSETNX', sigKey, 'm:' .. name, ARGV[classStart + (c - 1) * 2 + 1])
+    changed = true
+  end
+end
+
+if changed or change then
+  redis.call('HSET', key, 'events', events, 'occurrences', occurrences, 'pods', pods, 'nodes', nodes,
+    'namespaces', nss, 'firstSeen', newFirst, 'lastSeen', newLast, 'approximate', approxFlag, 'updatedAt', now)
+  redis.call('HINCRBY', key, 'version', 1)
+end
+if not change then change = changed and 'updated' or 'unchanged' end
+return {change, redis.call('HGETALL', key), redis.call('HGETALL', sigKey)}
+`;
+
+/**
+ * Compare-and-set state change plus its audit entry, in one step.
+ * KEYS: incident hash, audit stream, all-clusters active index.
+ * ARGV: to, expectState ('' = any), allowed predecessors (comma separated), nowMs, actor, details JSON,
+ *       terminal ('1'/'0'), tracking retention ms.
+ * Returns {'ok', incidentHash, signaturesHash} | {'not-found'} | {'conflict', state} | {'illegal', state}.
+ */
+export const TRANSITION_LUA = `
+local key, auditKey = KEYS[1], KEYS[2]
+local to, expect, allowed, now, actor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local details = cjson.decode(ARGV[6])
+local terminal, retention = ARGV[7] == '1', tonumber(ARGV[8])
+local TRACKING = ${TRACKING_SUFFIXES}
+
+local state = redis.call('HGET', key, 'state')
+if not state then return {'not-found'} end
+details.from = state
+details.to = to
+
+local function audit(outcome)
+  redis.call('XADD', auditKey, '*', 'at', now, 'actor', actor, 'action', 'transition', 'outcome', outcome,
+    'details', cjson.encode(details))
+end
+
+if expect ~= '' and state ~= expect then
+  details.error = 'expected state ' .. expect
+  audit('rejected')
+  return {'conflict', state}
+end
+if not string.find(',' .. allowed .. ',', ',' .. state .. ',', 1, true) then
+  details.error = 'transition not allowed'
+  audit('rejected')
+  return {'illegal', state}
+end
+
+redis.call('HSET', key, 'state', to, 'updatedAt', now)
+redis.call('HINCRBY', key, 'version', 1)
+if terminal then
+  redis.call('HSET', key, 'resolvedAt', now)
+  local id = redis.call('HGET', key, 'id')
+  local clusterBase = redis.call('HGET', key, 'cb')
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZREM', clusterBase .. ':active', id)
+  for _, suffix in ipairs(TRACKING) do redis.call('PEXPIRE', key .. suffix, retention) end
+end
+audit('ok')
+return {'ok', redis.call('HGETALL', key), redis.call('HGETALL', key .. ':sigs')}
+`;
+
+/** KEYS: incident hash, audit stream. ARGV: nowMs, actor, action, outcome, details JSON. Returns the entry id or nil. */
+export const AUDIT_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return redis.call('XADD', KEYS[2], '*', 'at', ARGV[1], 'actor', ARGV[2], 'action', ARGV[3], 'outcome', ARGV[4],
+  'details', ARGV[5])
+`;
+
+/**
+ * Sets extras (x:<name> fields). KEYS: incident hash. ARGV: onlyIfAbsent ('1'/'0'), nowMs, then name/JSON pairs.
+ * Returns -1 when the incident does not exist, else how many fields were written.
+ */
+export const SET_EXTRAS_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local written = 0
+for i = 3, #ARGV, 2 do
+  if ARGV[1] == '1' then
+    written = written + redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
+  else
+    redis.call('HSET', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
+    written = written + 1
+  end
+end
+if written > 0 then
+  redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+end
+return written
+`;
