@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { registerCheckConfig } from './check-config.js';
+import { registerSim } from './sim.js';
+import { registerWatch } from './watch.js';
 
 export interface CliContext {
   /** Sets the process exit code once the command's action has finished. */
@@ -9,4 +12,4 @@ export interface CliContext {
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 /** Every sub-command, in the order `--help` lists them. */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerWatch, registerCheckConfig, registerSim];

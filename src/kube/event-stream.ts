@@ -1,0 +1,240 @@
+import * as k8s from '@kubernetes/client-node';
+import { backoffDelay } from './backoff.js';
+
+/** The shape of a core/v1 Event as it arrives from list or watch (only what detection reads is typed). */
+export type KubeEvent = k8s.CoreV1Event;
+
+export type StreamState = 'starting' | 'listing' | 'watching' | 'backoff' | 'stopped';
+
+export interface StreamHealth {
+  cluster: string;
+  state: StreamState;
+  /** Healthy once a list succeeded and the watch is open. */
+  healthy: boolean;
+  lastError?: string;
+  /** Consecutive failures since the last successful list/watch. */
+  failures: number;
+  relists: number;
+  resourceVersion?: string;
+  lastEventAt?: string;
+  since: string;
+}
+
+export interface EventStreamOptions {
+  cluster: string;
+  kubeConfig: k8s.KubeConfig;
+  /** Server-side filter; Warning keeps the stream small (sandbox failures are all Warnings). */
+  fieldSelector?: string;
+  /** Asks the server to end each watch after this long, so a silently dead stream is replaced. */
+  watchTimeoutSeconds?: number;
+  /** A watch with no event and no bookmark for this long is assumed dead and restarted. */
+  idleTimeoutMs?: number;
+  backoff?: { baseMs: number; maxMs: number };
+  pageSize?: number;
+  /** Every event seen: list items arrive as 'LISTED' (replayed after each relist), then watch changes. */
+  onEvent(type: 'LISTED' | 'ADDED' | 'MODIFIED' | 'DELETED', event: KubeEvent): void;
+  /** A list completed (first list or relist after 410/reconnect). */
+  onListed?(count: number, resourceVersion: string): void;
+  onHealth?(health: StreamHealth): void;
+}
+
+/**
+ * One cluster's list+watch of core/v1 Events, kept alive for as long as the bot runs.
+ *
+ * client-node's informer stops on any error other than 410 (domain/kubernetes-api.md §3.4), so this runs its
+ * own loop: list (paged) -> watch from the list's resourceVersion with bookmarks -> on a clean close re-watch
+ * from the last version seen; on 410 Expired relist; on any other error back off (capped, jittered) and relist.
+ */
+export class EventStream {
+  private readonly core: k8s.CoreV1Api;
+  private readonly watcher: k8s.Watch;
+  private running = false;
+  private resourceVersion: string | undefined;
+  private abort: AbortController | undefined;
+  private wake: (() => void) | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private health: StreamHealth;
+
+  constructor(private readonly opts: EventStreamOptions) {
+    this.core = opts.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.watcher = new k8s.Watch(opts.kubeConfig);
+    this.health = {
+      cluster: opts.cluster,
+      state: 'starting',
+      healthy: false,
+      failures: 0,
+      relists: 0,
+      since: new Date().toISOString(),
+    };
+  }
+
+  get status(): StreamHealth {
+    return { ...this.health };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort?.abort();
+    this.wake?.();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    await this.loop;
+    this.setHealth({ state: 'stopped', healthy: false });
+  }
+
+  private async run(): Promise<void> {
+    let quickCloses = 0;
+    while (this.running) {
+      try {
+        if (!this.resourceVersion) await this.list();
+        const openedAt = Date.now();
+        const outcome = await this.watchOnce();
+        if (outcome === 'expired') {
+          this.resourceVersion = undefined;
+          this.health.relists++;
+        } else if (Date.now() - openedAt < 1000 && this.running) {
+          // A server that closes every watch at once must not be hammered in a tight loop.
+          quickCloses++;
+          await this.sleep(backoffDelay(quickCloses, this.opts.backoff));
+        } else {
+          quickCloses = 0;
+        }
+      } catch (err) {
+        if (!this.running) break;
+        this.resourceVersion = undefined;
+        const failures = this.health.failures + 1;
+        this.setHealth({ state: 'backoff', healthy: false, failures, lastError: describeKubeError(err) });
+        await this.sleep(backoffDelay(failures, this.opts.backoff));
+      }
+    }
+  }
+
+  private async list(): Promise<void> {
+    this.setHealth({ state: 'listing' });
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    let count = 0;
+    do {
+      const page = await this.core.listEventForAllNamespaces({
+        fieldSelector: this.opts.fieldSelector,
+        limit: this.opts.pageSize ?? 500,
+        _continue: continueToken,
+      });
+      for (const item of page.items) {
+        if (!this.running) return;
+        this.opts.onEvent('LISTED', item);
+      }
+      count += page.items.length;
+      continueToken = page.metadata?._continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (continueToken && this.running);
+    this.resourceVersion = resourceVersion;
+    this.opts.onListed?.(count, resourceVersion);
+  }
+
+  /** Resolves when the watch ends: 'closed' (re-watch from the last version) or 'expired' (relist). */
+  private watchOnce(): Promise<'closed' | 'expired'> {
+    return new Promise((resolve, reject) => {
+      let expired = false;
+      const idleMs = this.opts.idleTimeoutMs ?? 5 * 60_000;
+      const armIdle = () => {
+        if (this.idleTimer) clearTimeout(this.idleTimer);
+        this.idleTimer = setTimeout(() => this.abort?.abort(), idleMs);
+      };
+      const done = (err: unknown) => {
+        if (this.idleTimer) clearTimeout(this.idleTimer);
+        // An abort we asked for (stop, idle) is a clean close.
+        if (err && (err as { name?: string }).name !== 'AbortError' && this.running) reject(err);
+        else resolve(expired ? 'expired' : 'closed');
+      };
+      this.watcher
+        .watch(
+          '/api/v1/events',
+          {
+            allowWatchBookmarks: true,
+            resourceVersion: this.resourceVersion,
+            fieldSelector: this.opts.fieldSelector,
+            timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+          },
+          (type: string, object: KubeEvent & { code?: number }) => {
+            armIdle();
+            if (type === 'ERROR') {
+              // 410 Expired arrives as an in-stream ERROR and the server then closes the stream.
+              if (object.code === 410) expired = true;
+              else reject(new Error(`watch error: ${(object as { message?: string }).message ?? 'unknown'}`));
+              return;
+            }
+            const rv = object.metadata?.resourceVersion;
+            if (rv) this.resourceVersion = rv;
+            this.health.lastEventAt = new Date().toISOString();
+            if (type === 'BOOKMARK') return;
+            if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')
+              this.opts.onEvent(type, object);
+          },
+          done,
+        )
+        .then((controller) => {
+          this.abort = controller;
+          if (!this.running) controller.abort();
+          armIdle();
+          this.setHealth({ state: 'watching', healthy: true, failures: 0, lastError: undefined });
+        }, reject);
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private setHealth(patch: Partial<StreamHealth>): void {
+    const next = { ...this.health, ...patch, resourceVersion: this.resourceVersion };
+    const changed = next.state !== this.health.state || next.lastError !== this.health.lastError;
+    if (changed) next.since = new Date().toISOString();
+    this.health = next;
+    if (changed) this.opts.onHealth?.({ ...next });
+  }
+}
+
+/** A one-line reason an on-call engineer can act on, for API errors, HTTP errors and network failures. */
+export function describeKubeError(err: unknown): string {
+  const e = err as {
+    code?: number | string;
+    statusCode?: number;
+    body?: unknown;
+    message?: string;
+    cause?: unknown;
+  };
+  const status = typeof e.code === 'number' ? e.code : e.statusCode;
+  let detail = '';
+  if (e.body) {
+    try {
+      const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+      detail = (body as { message?: string }).message ?? '';
+    } catch {
+      detail = String(e.body).slice(0, 200);
+    }
+  }
+  if (status === 401)
+    return `unauthorized (401): the kubeconfig's credentials were rejected${detail ? `: ${detail}` : ''}`;
+  if (status === 403)
+    return `forbidden (403): ${detail || 'the bot lacks RBAC permission to list/watch events'}`;
+  if (status) return `API answered ${status}${detail ? `: ${detail}` : ''}`;
+  const cause = (e.cause ?? {}) as { code?: string };
+  const netCode = typeof e.code === 'string' ? e.code : cause.code;
+  if (netCode === 'ECONNREFUSED')
+    return `API server unreachable (connection refused): ${e.message ?? ''}`.trim();
+  if (netCode === 'ENOTFOUND') return `API server host not found: ${e.message ?? ''}`.trim();
+  return e.message ?? String(err);
+}

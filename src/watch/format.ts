@@ -1,0 +1,56 @@
+import type { IncidentEvent } from './cluster-watcher.js';
+import type { ClusterWatchStatus } from './watch-service.js';
+
+/** The `watch --json` line: a stable, flat shape scripts can rely on. */
+export function incidentEventJson(e: IncidentEvent): Record<string, unknown> {
+  const { incident } = e;
+  return {
+    event: e.event,
+    id: incident.id,
+    cluster: e.cluster,
+    runbook: incident.runbookId,
+    state: incident.state,
+    events: incident.counts.events,
+    occurrences: incident.counts.occurrences,
+    pods: incident.counts.pods,
+    nodes: incident.counts.nodes,
+    namespaces: incident.counts.namespaces,
+    counts: incident.counts,
+    signatures: incident.signatures.map((s) => ({
+      errorClass: s.errorClass,
+      events: s.events,
+      occurrences: s.occurrences,
+    })),
+    firstSeen: incident.firstSeen,
+    lastSeen: incident.lastSeen,
+    reopenCount: incident.reopenCount,
+  };
+}
+
+/** The human line: what changed, where, and how big it is. */
+export function incidentEventLine(e: IncidentEvent, now: Date = new Date()): string {
+  const { incident } = e;
+  const c = incident.counts;
+  const classes = incident.signatures.map((s) => s.errorClass).join(',') || '-';
+  return [
+    now.toISOString(),
+    e.event.padEnd(8),
+    incident.id,
+    `cluster=${e.cluster}`,
+    `runbook=${incident.runbookId}`,
+    `state=${incident.state}`,
+    `events=${c.events}`,
+    `occurrences=${c.occurrences}`,
+    `pods=${c.pods}`,
+    `nodes=${c.nodes}`,
+    `namespaces=${c.namespaces}`,
+    `failure=${classes}`,
+  ].join(' ');
+}
+
+/** A cluster's watch status for stderr: only what an operator acts on. */
+export function statusLine(s: ClusterWatchStatus): string {
+  const state = s.stream?.state ? ` stream=${s.stream.state}` : '';
+  const error = s.lastError ? `: ${s.lastError}` : '';
+  return `cluster ${s.cluster}: ${s.role}${state}${error}`;
+}

@@ -1,0 +1,232 @@
+/**
+ * Detection end to end: the Kubernetes simulator over real HTTP -> event watch -> classification ->
+ * runbook match -> incidents in a real Redis. The expected counts are read back from the simulator's own
+ * events, so the assertions hold whatever the scenario stages.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { parseClustersConfig, type ClusterConfig } from '../../src/config/clusters.js';
+import { IncidentStore } from '../../src/incidents/store.js';
+import type { Incident } from '../../src/incidents/types.js';
+import { kubeConfigForCluster } from '../../src/kube/kubeconfig.js';
+import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
+import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
+import type { KubeObject } from '../../src/sim/kube/store.js';
+import type { IncidentEvent } from '../../src/watch/cluster-watcher.js';
+import { WatchService, type ClusterWatchStatus } from '../../src/watch/watch-service.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+const runbooks = loadRunbooks(shippedRunbooksDir());
+const prefix = `t-watch-${randomUUID().slice(0, 8)}`;
+let redis: Redis;
+let store: IncidentStore;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(() => {
+  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  store = new IncidentStore({ redis, prefix });
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+/** Counts a person would get from `kubectl get events -A` for the two reasons the Flannel runbook triggers on. */
+function expectedCounts(sim: Simulator) {
+  const events = ['FailedCreatePodSandBox', 'NetworkNotReady'].flatMap((reason) =>
+    sim.store.list('Event', { fieldSelector: `reason=${reason},type=Warning` }),
+  );
+  const field = (e: KubeObject, f: string) => (e[f] as Record<string, string> | undefined) ?? {};
+  return {
+    events: events.length,
+    pods: new Set(events.map((e) => `${e.metadata.namespace}/${field(e, 'involvedObject').name}`)).size,
+    nodes: new Set(events.map((e) => field(e, 'source').host)).size,
+    namespaces: new Set(events.map((e) => e.metadata.namespace)).size,
+  };
+}
+
+async function simulator(scenario: string): Promise<Simulator> {
+  // A broken cluster gets a long kubelet retry so its set of events is fixed once the scenario has played out;
+  // a healthy one a short one, because its pods start on the retry after Flannel comes up.
+  const retryIntervalMs = scenario === 'healthy' ? 300 : 3_600_000;
+  const sim = await startSimulator({ scenario, port: 0, retryIntervalMs, startDelayMs: 10 });
+  cleanups.push(() => sim.stop());
+  await sim.settle();
+  return sim;
+}
+
+function clusterFor(name: string, kubeconfig: string, extra: Record<string, unknown> = {}): ClusterConfig {
+  return parseClustersConfig({ clusters: [{ name, kubeconfig, channel: 'C0123TEST', ...extra }] })
+    .clusters[0];
+}
+
+function watch(clusters: ClusterConfig[], opts: { election?: boolean } = {}) {
+  const incidents: IncidentEvent[] = [];
+  const statuses: ClusterWatchStatus[] = [];
+  const service = new WatchService({
+    clusters,
+    runbooks,
+    store,
+    kubeConfigFor: kubeConfigForCluster,
+    election: opts.election ? { redis, keyPrefix: prefix, ttlMs: 3000, retryMs: 200 } : undefined,
+    onIncident: (e) => incidents.push(e),
+    onStatus: (s) => statuses.push(s),
+    streamOptions: { backoff: { baseMs: 100, maxMs: 1000 } },
+    flushIntervalMs: 20,
+  });
+  service.start();
+  let stopped = false;
+  const stop = async () => {
+    if (!stopped) await service.stop();
+    stopped = true;
+  };
+  cleanups.push(stop);
+  return { service, incidents, statuses, stop };
+}
+
+async function incidentsOf(cluster: string): Promise<Incident[]> {
+  return store.list({ cluster, limit: 100 });
+}
+
+async function countsMatch(cluster: string, want: ReturnType<typeof expectedCounts>) {
+  const list = await incidentsOf(cluster);
+  if (list.length !== 1) return false;
+  const c = list[0].counts;
+  return (
+    c.events === want.events &&
+    c.pods === want.pods &&
+    c.nodes === want.nodes &&
+    c.namespaces === want.namespaces
+  );
+}
+
+describe('detection against the simulator', () => {
+  it('flannel-missing opens exactly one incident with the counts of the sandbox failures', async () => {
+    const sim = await simulator('flannel-missing');
+    const want = expectedCounts(sim);
+    expect(want.events).toBeGreaterThan(0);
+    const { incidents } = watch([clusterFor('fm', sim.kubeconfigPath)]);
+
+    await waitFor('incident counts to match the cluster', () => countsMatch('fm', want));
+    const [incident] = await incidentsOf('fm');
+    expect(incident.runbookId).toBe('flannel');
+    expect(incident.state).toBe('open');
+    expect(incident.signatures[0].errorClass).toBe('ip-exhausted');
+    expect(incidents.filter((e) => e.event === 'opened')).toHaveLength(1);
+    expect(incidents.every((e) => e.incident.id === incident.id)).toBe(true);
+  });
+
+  it('healthy and non-matching Warning events open nothing', async () => {
+    const sim = await simulator('healthy');
+    sim.store.create({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'web.backoff', namespace: 'default' },
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'web', uid: 'u-1' },
+      reason: 'BackOff',
+      type: 'Warning',
+      message: 'Back-off restarting failed container app in pod web_default(u-1)',
+      source: { component: 'kubelet', host: 'node-1' },
+      count: 3,
+    });
+    const { statuses } = watch([clusterFor('hl', sim.kubeconfigPath)]);
+    await waitFor('the watch to be open', () => statuses.some((s) => s.stream?.state === 'watching'));
+    await sleep(500);
+    expect(await incidentsOf('hl')).toHaveLength(0);
+  });
+
+  it('ignored namespaces open nothing', async () => {
+    const sim = await simulator('flannel-missing');
+    const namespaces = sim.store.list('Namespace').map((n) => n.metadata.name);
+    const { statuses } = watch([clusterFor('ign', sim.kubeconfigPath, { ignoreNamespaces: namespaces })]);
+    await waitFor('the watch to be open', () => statuses.some((s) => s.stream?.state === 'watching'));
+    await sleep(500);
+    expect(await incidentsOf('ign')).toHaveLength(0);
+  });
+
+  it('a storm of 10,000 events, a dropped watch, a forced 410 and a restart still make one incident', async () => {
+    const sim = await simulator('flannel-missing');
+    const first = watch([clusterFor('storm', sim.kubeconfigPath)]);
+    await waitFor('the first incident', async () => (await incidentsOf('storm')).length === 1);
+
+    const storm = await sim.storm(10_000);
+    expect(storm.events).toBe(10_000);
+    await waitFor('counts after the storm', () => countsMatch('storm', expectedCounts(sim)), {
+      timeoutMs: 60_000,
+    });
+
+    // A dropped watch: events created while reconnecting must still be counted, once.
+    sim.api.faults.dropWatches();
+    await sim.storm(50);
+    await waitFor('counts after a dropped watch', () => countsMatch('storm', expectedCounts(sim)));
+
+    // A forced 410: the watcher relists and replays every event; nothing may count twice.
+    sim.store.compact();
+    sim.api.faults.expireNextWatch();
+    sim.api.faults.dropWatches();
+    await sim.storm(50);
+    await waitFor('counts after a 410 relist', () => countsMatch('storm', expectedCounts(sim)));
+    expect(first.service.statuses[0].stream?.relists).toBeGreaterThan(0);
+
+    // A restart of the watcher: a new service relists everything from scratch.
+    await first.stop();
+    await sim.storm(20);
+    const second = watch([clusterFor('storm', sim.kubeconfigPath)]);
+    await waitFor('counts after a restart', () => countsMatch('storm', expectedCounts(sim)));
+    expect(second.incidents.every((e) => e.event === 'updated')).toBe(true);
+    expect(await incidentsOf('storm')).toHaveLength(1);
+  });
+
+  it('two watchers on one cluster open one incident, and the standby takes over when the leader stops', async () => {
+    const sim = await simulator('flannel-missing');
+    const cluster = clusterFor('ha', sim.kubeconfigPath);
+    const a = watch([cluster], { election: true });
+    const b = watch([cluster], { election: true });
+    const leaderOf = () => [a, b].find((w) => w.service.statuses[0].role === 'leader');
+    const leader = await waitFor('a leader', leaderOf);
+    const standby = leader === a ? b : a;
+    expect(standby.service.statuses[0].role).toBe('standby');
+    await waitFor('counts to match', () => countsMatch('ha', expectedCounts(sim)));
+
+    await leader.stop();
+    await waitFor('the standby to lead', () => standby.service.statuses[0].role === 'leader');
+    await sim.storm(30);
+    await waitFor('the new leader to count new events', () => countsMatch('ha', expectedCounts(sim)));
+    expect(await incidentsOf('ha')).toHaveLength(1);
+  });
+
+  it('an unreachable cluster is reported and the others keep watching', async () => {
+    const sim = await simulator('flannel-missing');
+    const good = clusterFor('reachable', sim.kubeconfigPath);
+    const missing = { ...good, name: 'nofile', kubeconfig: '/nonexistent/kubeconfig' };
+    // A kubeconfig that parses but points at a port nothing listens on.
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'watch-unreachable-'));
+    const deadConfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      deadConfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: d, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]\n' +
+        'users: [{name: u, user: {token: t}}]\ncontexts: [{name: d, context: {cluster: d, user: u}}]\ncurrent-context: d\n',
+    );
+    const dead = { ...good, name: 'dead', kubeconfig: deadConfig };
+    const { service } = watch([dead, missing, good]);
+
+    await waitFor('the reachable cluster incident', () => countsMatch('reachable', expectedCounts(sim)));
+    const byName = () => Object.fromEntries(service.statuses.map((s) => [s.cluster, s]));
+    await waitFor('the dead cluster to be reported', () =>
+      /unreachable|refused/i.test(byName().dead.lastError ?? ''),
+    );
+    expect(byName().nofile.role).toBe('error');
+    expect(byName().nofile.lastError).toMatch(/nonexistent\/kubeconfig/);
+    expect(await incidentsOf('dead')).toHaveLength(0);
+  });
+});
