@@ -117,10 +117,13 @@ export class Kubelet {
     if (!rt) this.adopt(pod);
   }
 
-  /** Stuck pods try again soon (flannel just came up on this node). */
+  /**
+   * Stuck pods try again soon (flannel just came up on this node). Only pods that already failed a sandbox
+   * attempt: a pod still waiting for its first start keeps its (shorter) start timer.
+   */
   retryStuckPods(): void {
     for (const rt of this.pods.values())
-      if (rt.phase === 'pending') this.schedule(rt, this.opts.retryIntervalMs, true);
+      if (rt.phase === 'pending' && rt.attempts > 0) this.schedule(rt, this.opts.retryIntervalMs, true);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------
