@@ -1,0 +1,156 @@
+/**
+ * host-local reservations in /var/lib/cni/networks/<conflist name>/ against the pod IPs the API says
+ * are in use on the node (domain/flannel.md §2, selective rule). The API cannot see sandbox ids, so a
+ * reservation counts as leaked only when its IP is no pod's IP on the node; the release action
+ * re-checks owners against the runtime's sandboxes before it removes anything.
+ */
+import type { CheckDefinition } from '../types.js';
+import {
+  evaluatePerNode,
+  gatherNodeFacts,
+  ipamNetworkName,
+  type NodeCheckFacts,
+  type NodeOutcome,
+  type ProbedNode,
+} from './common.js';
+import {
+  cidrContains,
+  compareIps,
+  hostLocalRangeSize,
+  networkString,
+  parseCidr,
+  parseIpv4,
+  summarizeIps,
+} from './ipv4.js';
+
+export type Facts = NodeCheckFacts;
+
+/** A handful of unmatched reservations can be sandboxes whose pod status is not written yet. */
+const TRANSIENT_LEAKS = 2;
+
+export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): NodeOutcome {
+  const report = nf.probe.report;
+  const netName = ipamNetworkName(report);
+  const dir = `${report.ipam.dir}/${netName}`;
+  const network = report.ipam.networks.find((n) => n.name === netName);
+  if (network && !network.readable) {
+    return {
+      status: 'error',
+      summary: `cannot read ${dir}`,
+      evidence: [`${dir} exists but the probe cannot list it`],
+    };
+  }
+  const podCidr = parseCidr(nf.podCIDR) ?? parseCidr(report.subnetEnv.subnet);
+  const rangeSize = podCidr ? hostLocalRangeSize(podCidr) : undefined;
+  const pods = nf.pods ?? [];
+  const usedIps = new Set(pods.flatMap((p) => p.ips));
+  const usedInRange = podCidr ? [...usedIps].filter((ip) => inCidr(podCidr, ip)) : [...usedIps];
+  const reservations = network?.reservations ?? [];
+  const leaked = reservations
+    .filter((r) => !r.unreadable && !usedIps.has(r.ip))
+    .map((r) => r.ip)
+    .sort(compareIps);
+  const inRange = podCidr ? reservations.filter((r) => inCidr(podCidr, r.ip)) : reservations;
+  const leakedInRange = podCidr ? leaked.filter((ip) => inCidr(podCidr, ip)) : leaked;
+  const leakedOutside = leaked.filter((ip) => !leakedInRange.includes(ip));
+  const unreadable = reservations.filter((r) => r.unreadable).map((r) => r.ip);
+  const facts = {
+    network: netName,
+    reserved: reservations.length,
+    reservedInRange: inRange.length,
+    rangeSize: rangeSize ?? null,
+    podIpsInUse: usedIps.size,
+    leaked: leaked.length,
+  };
+  const rangeText = podCidr
+    ? `podCIDR ${networkString(podCidr)} holds ${rangeSize} pod IPs`
+    : 'no podCIDR known';
+  const evidence = [
+    network
+      ? `ls ${dir}: ${reservations.length} reservations, ${inRange.length} in the pod range (${rangeText})`
+      : `${dir} does not exist yet (${rangeText})`,
+    `kubectl get pods -A -o wide --field-selector spec.nodeName=${nf.node}: ${pods.length} non-hostNetwork pods, ${usedIps.size} pod IPs in use`,
+  ];
+  if (leakedInRange.length)
+    evidence.push(`reserved but no pod's IP (${leakedInRange.length}): ${summarizeIps(leakedInRange)}`);
+  if (leakedOutside.length) {
+    evidence.push(
+      `reservations outside the current podCIDR (${leakedOutside.length}, from an old range): ${summarizeIps(leakedOutside)}`,
+    );
+  }
+  if (unreadable.length) evidence.push(`owner unreadable, left alone: ${summarizeIps(unreadable)}`);
+
+  // Real pods fill the range: releasing nothing would help, the range is too small.
+  if (rangeSize !== undefined && usedInRange.length >= rangeSize) {
+    const lines = [
+      ...evidence,
+      ...(nf.maxPods && nf.maxPods > rangeSize
+        ? [`kubelet allows ${nf.maxPods} pods, more than the range's ${rangeSize}`]
+        : []),
+    ];
+    return {
+      status: 'fail',
+      summary: `${usedInRange.length} running pods fill the ${rangeSize}-IP range ${networkString(podCidr!)}`,
+      evidence: lines,
+      findings: [
+        {
+          cause: 'ipam-exhausted',
+          confidence: 0.9,
+          summary: `real pods use all ${rangeSize} IPs of ${networkString(podCidr!)}: the node needs a larger pod range (SubnetLen / --node-cidr-mask-size) or a lower --max-pods`,
+          evidence: lines,
+        },
+      ],
+      facts,
+    };
+  }
+
+  if (leaked.length === 0) {
+    const nearlyFull = rangeSize !== undefined && inRange.length >= rangeSize * 0.9;
+    return {
+      status: nearlyFull ? 'warn' : 'ok',
+      summary: nearlyFull
+        ? `${inRange.length} of ${rangeSize} IPs reserved, all by pods`
+        : `${reservations.length} reservations, all used by pods`,
+      evidence,
+      facts,
+    };
+  }
+
+  const full = rangeSize !== undefined && inRange.length >= rangeSize;
+  const significant =
+    leakedInRange.length > TRANSIENT_LEAKS && leakedInRange.length >= Math.min(10, (rangeSize ?? 0) * 0.1);
+  const confidence = full ? 0.95 : significant ? 0.7 : leakedInRange.length ? 0.35 : 0.3;
+  const summary = full
+    ? `${leakedInRange.length} leaked reservations fill ${dir}: the range ${networkString(podCidr!)} is exhausted while only ${usedInRange.length} pods use it`
+    : leakedInRange.length
+      ? `${leakedInRange.length} host-local reservations in ${dir} belong to no pod on the node`
+      : `${leakedOutside.length} stale reservations from an old podCIDR remain in ${dir}`;
+  return {
+    status: confidence >= 0.5 ? 'fail' : 'warn',
+    summary,
+    evidence,
+    findings: [
+      {
+        cause: 'ipam-leak',
+        confidence,
+        summary,
+        evidence,
+        data: { leakedIps: { [nf.node]: leaked }, ipamNetwork: { [nf.node]: netName } },
+      },
+    ],
+    facts,
+  };
+}
+
+function inCidr(cidr: NonNullable<ReturnType<typeof parseCidr>>, ip: string): boolean {
+  const n = parseIpv4(ip);
+  return n !== undefined && cidrContains(cidr, n);
+}
+
+export const check: CheckDefinition<Facts> = {
+  id: 'node-ipam',
+  scope: 'node',
+  title: 'host-local IP reservations on the node',
+  gather: (ctx) => gatherNodeFacts(ctx, { pods: true }),
+  evaluate: (facts, params) => evaluatePerNode(facts, params, evaluateNode),
+};

@@ -1,0 +1,79 @@
+/**
+ * Shared diagnosis types (contract "3/7 Diagnosis engine"): the verdict, the remediation plan and the
+ * network report the engine, the CLI (`diagnose --json`) and the Slack layer exchange.
+ */
+import type { CheckId } from '../checks/catalog.js';
+import type { CauseId } from '../checks/causes.js';
+import type { CheckResult, CheckStatus } from '../checks/types.js';
+import type { ActionId } from '../remediations/catalog.js';
+
+export type { CheckId, CauseId, ActionId, CheckResult, CheckStatus };
+
+export interface RankedCause {
+  id: CauseId;
+  title: string;
+  confidence: number;
+  summary: string;
+  nodes: string[];
+  evidence: string[];
+  data?: Record<string, unknown>;
+  /** checks that found it */
+  checks: CheckId[];
+}
+
+export interface PlanStep {
+  /** runbook step id */
+  step: string;
+  action: ActionId;
+  risk: 'low' | 'medium' | 'high';
+  title: string;
+  node?: string;
+  reportOnly: boolean;
+  approvalsRequired?: number;
+  params?: Record<string, unknown>;
+  causes: CauseId[];
+}
+
+export interface NetworkReport {
+  backend?: string;
+  mtu?: number;
+  vni?: number;
+  port?: number;
+  warnings: string[];
+}
+
+/** What `flannel-ops diagnose --json` prints (SPEC: cluster, healthy, causes, checks, plan). */
+export interface Diagnosis {
+  id: string;
+  cluster: string;
+  incidentId?: string;
+  runbookId: string;
+  requestedBy?: string;
+  /** affected nodes probed */
+  nodes: string[];
+  startedAt: string;
+  finishedAt: string;
+  healthy: boolean;
+  /** ranked first to last */
+  causes: RankedCause[];
+  checks: Array<CheckResult & { node?: string }>;
+  plan: PlanStep[];
+  network: NetworkReport;
+  flannel?: {
+    namespace?: string;
+    daemonSet?: string;
+    version?: string;
+    embedded?: 'k3s' | 'rke2' | 'unknown';
+  };
+}
+
+export type CheckProgressState = 'pending' | 'running' | CheckStatus;
+
+export interface DiagnosisProgress {
+  id: string;
+  cluster: string;
+  incidentId?: string;
+  phase: 'queued' | 'probing' | 'checking' | 'verdict' | 'done' | 'failed';
+  checks: Array<{ id: CheckId; state: CheckProgressState; summary?: string }>;
+  probes: { total: number; done: number; failed: number };
+}

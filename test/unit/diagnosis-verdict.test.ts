@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import type { CheckId } from '../../src/checks/catalog.js';
+import type { CheckResult, Finding } from '../../src/checks/types.js';
+import { isHealthy, MAX_EVIDENCE_PER_CAUSE, rankCauses } from '../../src/diagnosis/verdict.js';
+
+function result(
+  id: CheckId,
+  findings: Array<Partial<Finding> & Pick<Finding, 'cause' | 'confidence'>>,
+  status: CheckResult['status'] = 'fail',
+): CheckResult {
+  return {
+    id,
+    status,
+    summary: id,
+    evidence: [],
+    findings: findings.map((f) => ({ summary: `${f.cause} from ${id}`, nodes: [], evidence: [], ...f })),
+  };
+}
+
+describe('rankCauses', () => {
+  it('ranks flannel-not-deployed above the consequences it explains', () => {
+    const causes = rankCauses([
+      result('node-subnet-env', [{ cause: 'subnet-env-missing', confidence: 0.8, nodes: ['w1'] }]),
+      result('node-cni-plugins', [
+        {
+          cause: 'cni-plugin-missing',
+          confidence: 0.75,
+          nodes: ['w1'],
+          data: { missingPlugins: { w1: ['flannel'] } },
+        },
+      ]),
+      result('flannel-daemonset', [{ cause: 'flannel-not-deployed', confidence: 0.7 }]),
+      result('node-cni-config', [{ cause: 'flannel-not-deployed', confidence: 0.6, nodes: ['w1'] }]),
+    ]);
+    expect(causes.map((c) => c.id)).toEqual([
+      'flannel-not-deployed',
+      'subnet-env-missing',
+      'cni-plugin-missing',
+    ]);
+    expect(causes[0].confidence).toBeCloseTo(0.75); // 0.7 + a little for two agreeing checks
+    expect(causes[0].checks).toEqual(['flannel-daemonset', 'node-cni-config']);
+    expect(causes[0].nodes).toEqual(['w1']);
+    for (const c of causes.slice(1)) {
+      expect(c.confidence).toBeLessThan(0.5);
+      expect(c.data?.explainedBy).toEqual(['flannel-not-deployed']);
+    }
+  });
+
+  it('does not explain away missing upstream plugins by a missing deployment', () => {
+    const causes = rankCauses([
+      result('flannel-daemonset', [{ cause: 'flannel-not-deployed', confidence: 0.9 }]),
+      result('node-cni-plugins', [
+        {
+          cause: 'cni-plugin-missing',
+          confidence: 0.85,
+          nodes: ['w1'],
+          data: { missingPlugins: { w1: ['bridge'] } },
+        },
+      ]),
+    ]);
+    expect(causes.find((c) => c.id === 'cni-plugin-missing')!.confidence).toBe(0.85);
+  });
+
+  it('lets a corrupt config explain the failing Flannel pod', () => {
+    const causes = rankCauses([
+      result('flannel-pods', [{ cause: 'flannel-pod-failing', confidence: 0.9 }]),
+      result('flannel-configmap', [{ cause: 'flannel-config-corrupt', confidence: 0.85 }]),
+    ]);
+    expect(causes.map((c) => c.id)).toEqual(['flannel-config-corrupt', 'flannel-pod-failing']);
+  });
+
+  it('keeps ipam-leak and ipam-exhausted exclusive per node and merges leaked IPs per node', () => {
+    const causes = rankCauses([
+      result('node-ipam', [
+        { cause: 'ipam-leak', confidence: 0.95, nodes: ['w1'], data: { leakedIps: { w1: ['10.244.1.5'] } } },
+        { cause: 'ipam-leak', confidence: 0.7, nodes: ['w3'], data: { leakedIps: { w3: ['10.244.3.9'] } } },
+        { cause: 'ipam-exhausted', confidence: 0.9, nodes: ['w2'] },
+      ]),
+      result('stuck-pods', [{ cause: 'ipam-exhausted', confidence: 0.6, nodes: ['w1', 'w2'] }]),
+    ]);
+    const leak = causes.find((c) => c.id === 'ipam-leak')!;
+    const exhausted = causes.find((c) => c.id === 'ipam-exhausted')!;
+    expect(leak.nodes).toEqual(['w1', 'w3']);
+    expect(leak.data?.leakedIps).toEqual({ w1: ['10.244.1.5'], w3: ['10.244.3.9'] });
+    expect(exhausted.nodes).toEqual(['w2']);
+  });
+
+  it('de-duplicates and caps evidence, and breaks ties by the fixed cause order', () => {
+    const lines = Array.from({ length: 30 }, (_, i) => `line ${i}`);
+    const causes = rankCauses([
+      result('node-devices', [{ cause: 'stale-cni0', confidence: 0.8, evidence: [...lines, ...lines] }]),
+      result('node-cni-config', [{ cause: 'cni-config-conflict', confidence: 0.8 }]),
+    ]);
+    expect(causes.map((c) => c.id)).toEqual(['stale-cni0', 'cni-config-conflict']);
+    expect(causes[0].evidence).toEqual(lines.slice(0, MAX_EVIDENCE_PER_CAUSE));
+    expect(causes[0].title).toBe('The cni0 bridge holds an address from an old podCIDR');
+  });
+});
+
+describe('isHealthy', () => {
+  it('is healthy with only weak causes and no failing check', () => {
+    const results = [result('node-netns', [{ cause: 'ipam-leak', confidence: 0.3 }], 'warn')];
+    expect(isHealthy(results, rankCauses(results))).toBe(true);
+  });
+  it('is unhealthy with a confident cause or a failing check', () => {
+    const strong = [result('node-ipam', [{ cause: 'ipam-leak', confidence: 0.9 }], 'warn')];
+    expect(isHealthy(strong, rankCauses(strong))).toBe(false);
+    const failing = [result('node-devices', [], 'fail')];
+    expect(isHealthy(failing, [])).toBe(false);
+  });
+});
