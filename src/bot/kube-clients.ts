@@ -1,0 +1,28 @@
+import * as k8s from '@kubernetes/client-node';
+import type { ClusterConfig } from '../config/clusters.js';
+import type { KubeClients } from '../checks/types.js';
+import { kubeConfigForCluster } from '../kube/kubeconfig.js';
+import { UserError } from '../util/errors.js';
+
+/** `clients(cluster)` for the diagnosis service: one KubeConfig (and client set) per cluster, built once. */
+export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster: string) => KubeClients {
+  const cache = new Map<string, KubeClients>();
+  return (name) => {
+    const cached = cache.get(name);
+    if (cached) return cached;
+    const cluster = clusters.find((c) => c.name === name);
+    if (!cluster)
+      throw new UserError(
+        `unknown cluster "${name}" (configured: ${clusters.map((c) => c.name).join(', ')})`,
+      );
+    const kc = kubeConfigForCluster(cluster);
+    const clients: KubeClients = {
+      core: kc.makeApiClient(k8s.CoreV1Api),
+      apps: kc.makeApiClient(k8s.AppsV1Api),
+      rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
+      version: kc.makeApiClient(k8s.VersionApi),
+    };
+    cache.set(name, clients);
+    return clients;
+  };
+}

@@ -1,0 +1,430 @@
+/**
+ * The Slack outbox: every Slack write goes through ONE BullMQ queue.
+ *
+ * - Messages have a logical key (e.g. `inc-abc-root`): callers upsert the latest content at any rate; the
+ *   content lives in a Redis hash and a job only says "send key K". While a job for K is pending, further
+ *   upserts just replace the content (coalescing: latest payload wins) and add no job. A message written
+ *   less than `updateIntervalMs` ago is sent again only after that interval, so an event storm yields at
+ *   most about one write per message per interval.
+ * - Thread replies name their parent by key, so they can be queued before the parent's post returned a ts.
+ * - Per-channel pacing (GCRA in Redis: ~1 write/s/channel with a small burst), shared by all replicas.
+ * - A 429 pauses the whole queue for Retry-After (the WebClient rejects rate-limited calls instead of
+ *   sleeping, and never retries on its own: the queue is the only retry layer); 5xx and network errors are
+ *   retried with exponential backoff; jobs and contents persist in Redis, so a crash loses nothing.
+ */
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+// @slack/web-api comes with Bolt (not a direct dependency): use Bolt's re-export.
+import { LogLevel as SlackLogLevel, webApi } from '@slack/bolt';
+import type { Redis } from 'ioredis';
+import { log } from '../util/log.js';
+import type { SlackMessage } from './render/blocks.js';
+import { truncate } from './mrkdwn.js';
+
+const logger = log.child({ module: 'slack-outbox' });
+const { ErrorCode } = webApi;
+type WebClient = InstanceType<typeof webApi.WebClient>;
+
+export const OUTBOX_QUEUE = 'slack-outbox';
+
+export interface OutboxOptions {
+  /** Connection for the outbox's own keys (any ioredis instance). */
+  redis: Redis;
+  /** Connection for BullMQ (maxRetriesPerRequest: null); BullMQ duplicates it for blocking calls. */
+  bullConnection: Redis;
+  /** Key prefix (FLANNEL_OPS_KEY_PREFIX); BullMQ keys live under it too. */
+  prefix: string;
+  /** The worker's Web API client; build it with outboxWebClient(). Without it, this process only enqueues. */
+  client?: WebClient;
+  /** Minimum time between two writes of the same message (default 1000 ms). */
+  updateIntervalMs?: number;
+  /** Per-channel pacing: one write per intervalMs on average, bursts of `burst` (default 1000 ms, 3). */
+  channelPacing?: { intervalMs: number; burst: number };
+  /** Parallel jobs in this worker (default 4). */
+  concurrency?: number;
+  /** Attempts for 5xx/network failures (default 8, exponential backoff from `backoffMs`, default 1000). */
+  attempts?: number;
+  backoffMs?: number;
+  /** Called once a keyed message has its ts (first post). */
+  onPosted?(key: string, where: { channel: string; ts: string }): void;
+}
+
+export interface UpsertInput extends SlackMessage {
+  channel: string;
+  /** Post as a reply in the thread of this logical message (or of a known ts). */
+  thread?: { key: string } | { ts: string };
+  /** Ordering: an upsert with a lower seq than the stored one is stale and ignored (e.g. incident.version). */
+  seq?: number;
+  /** Final content: later non-final upserts are ignored (late progress after the result). */
+  final?: boolean;
+  /** Post only after this logical message was posted (keeps replies of a thread in order). */
+  after?: string;
+}
+
+export interface OutboxMessageState {
+  channel: string;
+  ts?: string;
+  version: number;
+  sent: number;
+}
+
+type JobData =
+  | { kind: 'message'; key: string }
+  | { kind: 'ephemeral'; channel: string; user: string; text: string; blocks?: unknown[]; threadTs?: string };
+
+/** A WebClient for the outbox worker: 429s throw at once and nothing is retried inside the client. */
+export function outboxWebClient(token: string, slackApiUrl?: string): WebClient {
+  return new webApi.WebClient(token, {
+    ...(slackApiUrl && { slackApiUrl }),
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    logLevel: SlackLogLevel.ERROR,
+  });
+}
+
+// A pending job older than this is presumed lost (failed for good) and a new one is queued.
+const STALE_QUEUED_MS = 10 * 60_000;
+// Replies wait this long for their parent's ts before giving up.
+const PARENT_WAIT_MS = 10 * 60_000;
+const LOCK_MS = 30_000;
+
+const UPSERT_LUA = `
+local cur = redis.call('HMGET', KEYS[1], 'seq', 'final', 'queuedAt', 'lastAt')
+if cur[2] == '1' and ARGV[6] ~= '1' then return -1 end
+if ARGV[5] ~= '' and cur[1] and tonumber(ARGV[5]) < tonumber(cur[1]) then return -1 end
+redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'payload', ARGV[4])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'threadKey', ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'threadTs', ARGV[3]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'seq', ARGV[5]) end
+if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'final', '1') end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'afterKey', ARGV[9]) end
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+local now = tonumber(ARGV[7])
+local queuedAt = tonumber(cur[3]) or 0
+if queuedAt > 0 and now - queuedAt < tonumber(ARGV[8]) then return -2 end
+redis.call('HSET', KEYS[1], 'queuedAt', ARGV[7])
+return tonumber(cur[4]) or 0
+`;
+
+// After a send: record what was sent; keep the job flag if a newer version arrived meanwhile (returns 1).
+const COMMIT_LUA = `
+redis.call('HSET', KEYS[1], 'sent', ARGV[1], 'lastAt', ARGV[3])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'ts', ARGV[2]) end
+local version = tonumber(redis.call('HGET', KEYS[1], 'version')) or 0
+if version > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'queuedAt', ARGV[3])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'queuedAt', '0')
+return 0
+`;
+
+// GCRA: returns 0 when a write may go now (and books it), else the ms to wait.
+const PACE_LUA = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1])) or 0
+if tat < now then tat = now end
+local newTat = tat + interval
+local ahead = newTat - now
+if ahead > interval * burst then return ahead - interval * burst end
+redis.call('SET', KEYS[1], newTat, 'PX', interval * burst + 1000)
+return 0
+`;
+
+const UNLOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+interface OutboxScripts {
+  slackOutboxUpsert(...args: (string | number)[]): Promise<number>;
+  slackOutboxCommit(...args: (string | number)[]): Promise<number>;
+  slackOutboxPace(...args: (string | number)[]): Promise<number>;
+  slackOutboxUnlock(...args: (string | number)[]): Promise<number>;
+}
+
+/** Platform errors that mean "this content cannot be sent as blocks": resend as plain text. */
+const CONTENT_ERRORS = new Set([
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_too_long',
+  'msg_blocks_too_long',
+]);
+/** Errors of chat.update that mean the message is gone: post it again. */
+const GONE_ERRORS = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
+
+interface SlackErrorLike {
+  code?: string;
+  retryAfter?: number;
+  data?: { error?: string };
+  statusCode?: number;
+}
+
+export class SlackOutbox {
+  readonly queue: Queue<JobData>;
+  private worker: Worker<JobData> | undefined;
+  private readonly redis: Redis & OutboxScripts;
+  private readonly updateIntervalMs: number;
+  private readonly pacing: { intervalMs: number; burst: number };
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.updateIntervalMs = opts.updateIntervalMs ?? 1000;
+    this.pacing = opts.channelPacing ?? { intervalMs: 1000, burst: 3 };
+    const redis = opts.redis as Redis & OutboxScripts;
+    redis.defineCommand('slackOutboxUpsert', { numberOfKeys: 1, lua: UPSERT_LUA });
+    redis.defineCommand('slackOutboxCommit', { numberOfKeys: 1, lua: COMMIT_LUA });
+    redis.defineCommand('slackOutboxPace', { numberOfKeys: 1, lua: PACE_LUA });
+    redis.defineCommand('slackOutboxUnlock', { numberOfKeys: 1, lua: UNLOCK_LUA });
+    this.redis = redis;
+    this.queue = new Queue<JobData>(OUTBOX_QUEUE, {
+      connection: opts.bullConnection,
+      prefix: opts.prefix,
+      defaultJobOptions: {
+        attempts: opts.attempts ?? 8,
+        backoff: { type: 'exponential', delay: opts.backoffMs ?? 1000 },
+        removeOnComplete: { age: 3600, count: 1000 },
+        removeOnFail: { age: 7 * 86_400, count: 1000 },
+      },
+    });
+    this.queue.on('error', (err) => logger.warn('outbox queue error', { err }));
+  }
+
+  private get pauseKey(): string {
+    return `${this.opts.prefix}:slack:paused`;
+  }
+
+  private msgKey(key: string): string {
+    return `${this.opts.prefix}:slack:msg:${key}`;
+  }
+
+  /** Sets the latest content of logical message `key`; sends it (post or update) as soon as pacing allows. */
+  async upsert(key: string, input: UpsertInput): Promise<void> {
+    const now = Date.now();
+    const payload = JSON.stringify({ text: input.text, blocks: input.blocks });
+    const thread = input.thread;
+    const lastAt = await this.redis.slackOutboxUpsert(
+      this.msgKey(key),
+      input.channel,
+      thread && 'key' in thread ? thread.key : '',
+      thread && 'ts' in thread ? thread.ts : '',
+      payload,
+      input.seq ?? '',
+      input.final ? '1' : '0',
+      now,
+      STALE_QUEUED_MS,
+      input.after ?? '',
+    );
+    if (lastAt < 0) return; // stale (-1) or a pending job will pick it up (-2)
+    await this.enqueueMessage(key, lastAt > 0 ? Math.max(0, lastAt + this.updateIntervalMs - now) : 0);
+  }
+
+  /** An ephemeral message to one user (visible only to them). */
+  async ephemeral(input: {
+    channel: string;
+    user: string;
+    text: string;
+    blocks?: unknown[];
+    threadTs?: string;
+  }): Promise<void> {
+    await this.queue.add('ephemeral', { kind: 'ephemeral', ...input });
+  }
+
+  /** Where a logical message was posted (undefined until the post succeeded). */
+  async lookup(key: string): Promise<OutboxMessageState | undefined> {
+    const [channel, ts, version, sent] = await this.redis.hmget(
+      this.msgKey(key),
+      'channel',
+      'ts',
+      'version',
+      'sent',
+    );
+    if (!channel) return undefined;
+    return { channel, ...(ts && { ts }), version: Number(version ?? 0), sent: Number(sent ?? 0) };
+  }
+
+  /** Starts the worker in this process (needs `client`). */
+  async start(): Promise<void> {
+    if (this.worker || !this.opts.client) return;
+    this.worker = new Worker<JobData>(OUTBOX_QUEUE, (job, token) => this.process(job, token), {
+      connection: this.opts.bullConnection,
+      prefix: this.opts.prefix,
+      concurrency: this.opts.concurrency ?? 4,
+    });
+    this.worker.on('error', (err) => logger.warn('outbox worker error', { err }));
+    this.worker.on('failed', (job, err) => {
+      if (!job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
+      logger.warn('slack write failed', {
+        kind: job.data.kind,
+        attempt: job.attemptsMade,
+        final,
+        err: err.message,
+      });
+      // Free the message so the next upsert queues a new job instead of waiting for the stale timeout.
+      if (final && job.data.kind === 'message')
+        void this.redis.hset(this.msgKey(job.data.key), 'queuedAt', '0');
+    });
+    await this.worker.waitUntilReady();
+  }
+
+  /** Graceful: the worker finishes the jobs it holds; pending jobs stay in Redis for the next start. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+
+  private async enqueueMessage(key: string, delay: number): Promise<void> {
+    await this.queue.add('message', { kind: 'message', key }, delay > 0 ? { delay } : {});
+  }
+
+  private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
+    const client = this.opts.client!;
+    const data = job.data;
+    // Jobs that were already running when another one got a 429 wait it out too.
+    const paused = await this.redis.pttl(this.pauseKey);
+    if (paused > 0) return this.delay(job, token, paused);
+    if (data.kind === 'ephemeral') {
+      await this.callSlack(() =>
+        client.chat.postEphemeral({
+          channel: data.channel,
+          user: data.user,
+          text: data.text,
+          ...(data.blocks && { blocks: data.blocks as never }),
+          ...(data.threadTs && { thread_ts: data.threadTs }),
+        }),
+      );
+      return;
+    }
+    const hashKey = this.msgKey(data.key);
+    const lockKey = `${hashKey}:lock`;
+    const lockToken = `${job.id}:${token ?? ''}`;
+    if ((await this.redis.set(lockKey, lockToken, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+      return this.delay(job, token, 250); // another job is sending this message right now
+    }
+    try {
+      await this.sendMessage(job, token, data.key, hashKey, client);
+    } finally {
+      await this.redis.slackOutboxUnlock(lockKey, lockToken);
+    }
+  }
+
+  private async sendMessage(
+    job: Job<JobData>,
+    token: string | undefined,
+    key: string,
+    hashKey: string,
+    client: WebClient,
+  ): Promise<void> {
+    const m = await this.redis.hgetall(hashKey);
+    const version = Number(m.version ?? 0);
+    if (!m.channel || !m.payload || Number(m.sent ?? 0) >= version) {
+      await this.redis.hset(hashKey, 'queuedAt', '0');
+      return;
+    }
+    let threadTs = m.threadTs || undefined;
+    if (!m.ts && m.threadKey) {
+      threadTs = (await this.redis.hget(this.msgKey(m.threadKey), 'ts')) ?? undefined;
+      if (!threadTs) {
+        if (Date.now() - job.timestamp > PARENT_WAIT_MS) {
+          throw new UnrecoverableError(`thread parent ${m.threadKey} was never posted`);
+        }
+        return this.delay(job, token, 500);
+      }
+    }
+    if (!m.ts && m.afterKey && (await this.redis.exists(this.msgKey(m.afterKey)))) {
+      // The earlier message exists but has no ts yet: wait for it, unless that is taking too long.
+      const earlierTs = await this.redis.hget(this.msgKey(m.afterKey), 'ts');
+      if (!earlierTs && Date.now() - job.timestamp < PARENT_WAIT_MS) return this.delay(job, token, 300);
+    }
+    const wait = await this.redis.slackOutboxPace(
+      `${this.opts.prefix}:slack:pace:${m.channel}`,
+      Date.now(),
+      this.pacing.intervalMs,
+      this.pacing.burst,
+    );
+    if (wait > 0) return this.delay(job, token, wait);
+
+    const message = JSON.parse(m.payload) as SlackMessage;
+    let ts = m.ts || undefined;
+    if (ts) {
+      try {
+        await this.callSlack(
+          () => client.chat.update({ channel: m.channel, ts: ts!, ...asArgs(message) }),
+          message,
+          (plain) => client.chat.update({ channel: m.channel, ts: ts!, ...plain }),
+        );
+      } catch (err) {
+        if (!GONE_ERRORS.has(platformError(err) ?? '')) throw err;
+        logger.info('slack message gone, posting it again', { key });
+        ts = undefined;
+      }
+    }
+    let posted: string | undefined;
+    if (!ts) {
+      const post = (body: { text: string; blocks?: unknown }) =>
+        client.chat.postMessage({
+          channel: m.channel,
+          ...(threadTs && { thread_ts: threadTs }),
+          ...(body as { text: string }),
+        });
+      const result = await this.callSlack(() => post(asArgs(message)), message, post);
+      posted = typeof result?.ts === 'string' ? result.ts : undefined;
+      if (!posted) throw new Error('chat.postMessage returned no ts');
+    }
+    const more = await this.redis.slackOutboxCommit(hashKey, version, posted ?? '', Date.now());
+    if (posted) this.opts.onPosted?.(key, { channel: m.channel, ts: posted });
+    if (more === 1) await this.enqueueMessage(key, this.updateIntervalMs);
+  }
+
+  /**
+   * One Web API call with the outbox's error policy: 429 pauses the queue; content errors are retried once
+   * as plain text; other platform errors are final; everything else (5xx, network) is retried by BullMQ.
+   */
+  private async callSlack<T>(
+    call: () => Promise<T>,
+    message?: SlackMessage,
+    plainCall?: (body: { text: string }) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      const e = err as SlackErrorLike;
+      if (e.code === ErrorCode.RateLimitedError) {
+        const ms = Math.max(1, e.retryAfter ?? 1) * 1000;
+        logger.info('slack rate limited: pausing the outbox', { retryAfterMs: ms });
+        await this.redis.set(this.pauseKey, '1', 'PX', ms);
+        await this.worker?.rateLimit(ms);
+        throw Worker.RateLimitError();
+      }
+      const platform = platformError(err);
+      if (platform && message && plainCall && CONTENT_ERRORS.has(platform)) {
+        logger.warn('slack refused the blocks, sending plain text', { error: platform });
+        return plainCall({ text: truncate(message.text, 3000) });
+      }
+      if (
+        platform &&
+        !GONE_ERRORS.has(platform) &&
+        platform !== 'ratelimited' &&
+        platform !== 'internal_error'
+      ) {
+        throw new UnrecoverableError(`slack: ${platform}`);
+      }
+      throw err;
+    }
+  }
+
+  private async delay(job: Job<JobData>, token: string | undefined, ms: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + Math.ceil(ms), token);
+    throw new DelayedError();
+  }
+}
+
+function platformError(err: unknown): string | undefined {
+  const e = err as SlackErrorLike;
+  return e?.code === ErrorCode.PlatformError ? e.data?.error : undefined;
+}
+
+function asArgs(message: SlackMessage): { text: string; blocks?: never } {
+  return { text: message.text, ...(message.blocks.length > 0 && { blocks: message.blocks as never }) };
+}

@@ -1,0 +1,158 @@
+/**
+ * The Slack outbox against the Slack emulator over real HTTP and a real Redis: coalescing under a storm,
+ * 429 Retry-After, 5xx retries, threads queued before their parent, and jobs surviving a restart.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { startSlackEmulator, type SlackEmulator } from '../../src/sim/slack/index.js';
+import { outboxWebClient, SlackOutbox } from '../../src/slack/outbox.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+const BOT_TOKEN = 'xoxb-test-outbox-token';
+const CHANNEL = 'C0DEMO';
+const prefix = `t-outbox-${randomUUID().slice(0, 8)}`;
+
+let slack: SlackEmulator;
+let redis: Redis;
+let bull: Redis;
+const outboxes: SlackOutbox[] = [];
+
+beforeAll(async () => {
+  slack = await startSlackEmulator({ signingSecret: 'outbox-signing-secret', botToken: BOT_TOKEN, port: 0 });
+  redis = new Redis('redis://127.0.0.1:6379');
+  bull = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+});
+
+afterEach(async () => {
+  for (const o of outboxes.splice(0)) await o.close();
+  slack.faults.reset();
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+  await bull.quit();
+  await slack.close();
+});
+
+async function outbox(
+  opts: { worker?: boolean; sub?: string; updateIntervalMs?: number; concurrency?: number } = {},
+): Promise<SlackOutbox> {
+  const o = new SlackOutbox({
+    redis,
+    bullConnection: bull,
+    prefix: `${prefix}-${opts.sub ?? 'a'}`,
+    client: opts.worker === false ? undefined : outboxWebClient(BOT_TOKEN, slack.apiUrl),
+    updateIntervalMs: opts.updateIntervalMs ?? 1000,
+    channelPacing: { intervalMs: 200, burst: 5 },
+    backoffMs: 200,
+    concurrency: opts.concurrency ?? 4,
+  });
+  outboxes.push(o);
+  await o.start();
+  return o;
+}
+
+const message = (text: string) => ({
+  channel: CHANNEL,
+  text,
+  blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text } }],
+});
+const topLevel = (marker: string) => slack.messages(CHANNEL).filter((m) => m.text.includes(marker));
+const callsSince = (start: number) =>
+  slack.calls().filter((c) => c.at >= start && c.method.startsWith('chat.'));
+
+describe('slack outbox', () => {
+  it('a storm of 10,000 updates gives one message with the latest content and a bounded number of calls', async () => {
+    const o = await outbox({ sub: 'storm' });
+    const start = Date.now();
+    for (let i = 1; i <= 10_000; i++) {
+      await o.upsert('storm-root', { ...message(`storm-root count=${i}`), seq: i });
+      if (i % 500 === 0)
+        await o.upsert('storm-reply', { ...message(`storm-reply ${i}`), thread: { key: 'storm-root' } });
+    }
+    const elapsedS = (Date.now() - start) / 1000;
+    await waitFor('the latest content to arrive', () =>
+      topLevel('storm-root').some((m) => m.text.includes('count=10000')),
+    );
+    await waitFor('the reply to carry its latest content', () =>
+      topLevel('storm-root')[0]?.replies.some((r) => r.text === 'storm-reply 10000'),
+    );
+    expect(topLevel('storm-root')).toHaveLength(1);
+    expect(topLevel('storm-root')[0].replies).toHaveLength(1);
+    const calls = callsSince(start);
+    // One post per message, then at most about one update per message per second of storm.
+    expect(calls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(2);
+    expect(calls.length).toBeLessThanOrEqual(2 * (Math.ceil(elapsedS) + 3));
+    // Stale updates (lower seq) are ignored.
+    await o.upsert('storm-root', { ...message('storm-root count=1 (stale)'), seq: 1 });
+    await sleep(1500);
+    expect(topLevel('storm-root')[0].text).toContain('count=10000');
+  });
+
+  it('a reply queued before its parent lands in the parent thread', async () => {
+    const o = await outbox({ sub: 'thread' });
+    await o.upsert('thread-child', { ...message('thread-child reply'), thread: { key: 'thread-parent' } });
+    await sleep(300);
+    await o.upsert('thread-parent', message('thread-parent root'));
+    await waitFor('the reply in the thread', () => topLevel('thread-parent')[0]?.replies.length === 1);
+    expect(topLevel('thread-parent')[0].replies[0].text).toBe('thread-child reply');
+    expect(topLevel('thread-child')).toHaveLength(0);
+  });
+
+  it('waits out a 429 (Retry-After) and loses nothing', async () => {
+    // One job at a time, so no call is already in flight when the 429 arrives.
+    const o = await outbox({ sub: 'rl', updateIntervalMs: 100, concurrency: 1 });
+    await o.upsert('rl-0', message('rl-0 v1'));
+    await waitFor('first post', () => topLevel('rl-0').length === 1);
+    const start = Date.now();
+    slack.faults.rateLimitNext(1, 1);
+    const keys = ['rl-0', 'rl-1', 'rl-2', 'rl-3'];
+    for (const key of keys) await o.upsert(key, message(`${key} final`));
+    await waitFor('every message with its latest content', () =>
+      keys.every((key) => topLevel(key).length === 1 && topLevel(key)[0].text === `${key} final`),
+    );
+    const calls = callsSince(start);
+    const limited = calls.find((c) => c.status === 429);
+    expect(limited).toBeDefined();
+    const after = calls.filter((c) => c.at > limited!.at);
+    expect(after.length).toBeGreaterThanOrEqual(keys.length);
+    // Nothing was sent before Retry-After (1 s) passed.
+    expect(Math.min(...after.map((c) => c.at)) - limited!.at).toBeGreaterThanOrEqual(900);
+  });
+
+  it('retries 5xx answers and posts exactly once', async () => {
+    const o = await outbox({ sub: 'err' });
+    const start = Date.now();
+    slack.faults.failNext(2, 503);
+    await o.upsert('err-msg', message('err-msg after failures'));
+    await waitFor('the post after the failures', () => topLevel('err-msg').length === 1);
+    const calls = callsSince(start);
+    expect(calls.filter((c) => c.status === 503)).toHaveLength(2);
+    expect(topLevel('err-msg')).toHaveLength(1);
+  });
+
+  it('keeps queued writes in Redis across a restart (nothing lost)', async () => {
+    const producer = await outbox({ sub: 'crash', worker: false });
+    await producer.upsert('crash-msg', message('crash-msg written while no worker ran'));
+    await sleep(300);
+    expect(topLevel('crash-msg')).toHaveLength(0);
+    await producer.close();
+    outboxes.splice(outboxes.indexOf(producer), 1);
+    await outbox({ sub: 'crash' });
+    await waitFor('the message once a worker runs', () => topLevel('crash-msg').length === 1);
+  });
+
+  it('updates a posted message in place (edited), latest content wins', async () => {
+    const o = await outbox({ sub: 'upd', updateIntervalMs: 300 });
+    await o.upsert('upd-msg', message('upd-msg v0'));
+    await waitFor('first post', () => topLevel('upd-msg').length === 1);
+    for (let i = 1; i <= 50; i++) await o.upsert('upd-msg', message(`upd-msg v${i}`));
+    await waitFor('the last version', () => topLevel('upd-msg')[0]?.text === 'upd-msg v50');
+    expect(topLevel('upd-msg')).toHaveLength(1);
+    expect(topLevel('upd-msg')[0].edited).toBeDefined();
+    expect(await o.lookup('upd-msg')).toMatchObject({ channel: CHANNEL, ts: topLevel('upd-msg')[0].ts });
+  });
+});
