@@ -23,6 +23,8 @@ export interface ClusterWatcherOptions {
   onIncident(event: IncidentEvent): void;
   onHealth?(health: StreamHealth): void;
   onError?(err: unknown): void;
+  /** After a batch of signals is stored (metrics: the benchmark measures detection latency here). */
+  onRecorded?(signals: readonly SandboxSignal[]): void;
   flushIntervalMs?: number;
   streamOptions?: {
     idleTimeoutMs?: number;
@@ -88,6 +90,7 @@ export class ClusterWatcher {
     // The store takes any signature shape; a spread copy gives FailureSignature the index signature it wants.
     const batch = signals.map((s) => ({ ...s, signature: { ...s.signature } }));
     const result = await this.opts.store.recordSignals(this.opts.cluster.name, runbookId, batch);
+    this.opts.onRecorded?.(signals);
     if (!result || result.change === 'unchanged') return;
     this.opts.onIncident({
       event: result.change === 'opened' ? 'opened' : 'updated',

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerCheckConfig } from './check-config.js';
+import { registerDiagnose } from './diagnose.js';
+import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
+import { registerSlackEmulator } from './slack-emulator.js';
 import { registerWatch } from './watch.js';
 
 export interface CliContext {
@@ -12,4 +16,12 @@ export interface CliContext {
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 /** Every sub-command, in the order `--help` lists them. */
-export const commands: RegisterCommand[] = [registerWatch, registerCheckConfig, registerSim];
+export const commands: RegisterCommand[] = [
+  registerRun,
+  registerWatch,
+  registerDiagnose,
+  registerCheckConfig,
+  registerSim,
+  registerSlackEmulator,
+  registerBench,
+];
