@@ -31,6 +31,8 @@ export interface StormFigures {
   events_per_cpu_s: number;
   cpu_ms_per_1k_events: number;
   slack_calls: number | null;
+  /** From event creation to the incident's first Slack post request (whole bot, see slack-storm.ts). */
+  first_post_ms: number | null;
   rss_mb: number;
 }
 
@@ -39,6 +41,8 @@ export interface BenchReport {
   storm: StormFigures;
   baseline: { events_per_s: number; cpu_ms_per_1k_events: number; tool: string };
   ratio_vs_baseline: number;
+  /** The storm through the whole bot into the Slack emulator. */
+  slack?: import('./slack-storm.js').SlackStormFigures;
   targets: Record<string, { target: string; value: number | null; met: boolean | null }>;
 }
 
@@ -137,6 +141,7 @@ export async function runStormBench(opts: BenchOptions): Promise<Omit<BenchRepor
       events_per_cpu_s: botCpu > 0 ? Math.round(events / (botCpu / 1000)) : NaN,
       cpu_ms_per_1k_events: round((botCpu / events) * 1000),
       slack_calls: null,
+      first_post_ms: null,
       rss_mb: botRss,
     };
     const baseline = {

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { shippedRunbooksDir } from '../runbooks/shipped.js';
 import type { Command } from 'commander';
 
 export const DEFAULT_CLUSTERS_FILE = './clusters.yaml';
@@ -16,7 +18,7 @@ export function addClustersOption(cmd: Command): Command {
 export function addRunbooksOption(cmd: Command): Command {
   return cmd.option(
     '--runbooks <dir>',
-    `runbooks directory (default: $FLANNEL_OPS_RUNBOOKS, else ${DEFAULT_RUNBOOKS_DIR})`,
+    `runbooks directory (default: $FLANNEL_OPS_RUNBOOKS, else ${DEFAULT_RUNBOOKS_DIR} if present, else the shipped runbooks)`,
   );
 }
 
@@ -28,12 +30,18 @@ export function resolveClustersPath(
   return resolve(firstSet(opts.clusters, env.FLANNEL_OPS_CLUSTERS) ?? DEFAULT_CLUSTERS_FILE);
 }
 
-/** The runbooks directory to use, absolute: the flag, else $FLANNEL_OPS_RUNBOOKS, else ./runbooks. */
+/**
+ * The runbooks directory to use, absolute: the flag, else $FLANNEL_OPS_RUNBOOKS, else ./runbooks when it
+ * exists, else the runbooks shipped with flannel-ops (so the CLI works from any directory).
+ */
 export function resolveRunbooksDir(
   opts: { runbooks?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): string {
-  return resolve(firstSet(opts.runbooks, env.FLANNEL_OPS_RUNBOOKS) ?? DEFAULT_RUNBOOKS_DIR);
+  const chosen = firstSet(opts.runbooks, env.FLANNEL_OPS_RUNBOOKS);
+  if (chosen) return resolve(chosen);
+  const local = resolve(DEFAULT_RUNBOOKS_DIR);
+  return existsSync(local) ? local : shippedRunbooksDir();
 }
 
 // Blank values (`FLANNEL_OPS_CLUSTERS=` in a .env file) count as unset, as in loadEnv.

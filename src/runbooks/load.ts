@@ -2,9 +2,8 @@
  * Loads and validates runbooks (I/O), and matches them against signals (pure).
  * Every problem in every file is collected first, so one start-up error lists them all.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, isConfigError, zodIssuesToProblems, type Problem } from '../config/issues.js';
 import { describeReadError, parseYamlText } from '../config/yaml-file.js';
 import type { FailureSignature } from '../detect/signature.js';
@@ -129,16 +128,4 @@ function triggerMatches(runbook: Runbook, signal: MatchableSignal): boolean {
   return runbook.messageRegexes.some((re) => re.test(signal.message));
 }
 
-/**
- * The `runbooks/` directory shipped with the package, found by walking up from this module
- * (works from `src/` under tsx/jest and from `dist/src/` after a build).
- */
-export function shippedRunbooksDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'runbooks');
-    if (existsSync(join(candidate, 'flannel.yaml'))) return candidate;
-    dir = resolve(dir, '..');
-  }
-  return resolve('runbooks');
-}
+export { shippedRunbooksDir } from './shipped.js';

@@ -156,5 +156,10 @@ describe('node checks against simulator scenarios', () => {
       expect(findings.length).toBeGreaterThan(0);
       for (const f of findings) expect(f.confidence).toBeLessThan(0.5);
     }
+    // Evidence names the node's own paths, which a person can check there, not the probe's mount points.
+    const evidence = [...results.values()].flatMap((r) => [r.summary, ...r.evidence]).join('\n');
+    expect(evidence).toContain('/run/flannel/subnet.env');
+    expect(evidence).not.toContain(sim!.workDir);
+    expect(evidence).not.toMatch(/\/host\/(etc|run|opt|var)\//);
   });
 });

@@ -242,8 +242,8 @@ describe('flannel-probe.sh', () => {
     expect(report.effectiveConfig).toBeNull();
     expect(report.cniBin.missing).toEqual(['flannel']);
     expect(report.subnetEnv).toMatchObject({ present: false, vars: {} });
-    expect(report.ipam).toEqual({ dir: join(root, 'var/lib/cni/networks'), exists: false, networks: [] });
-    expect(report.netns).toEqual({ dir: join(root, 'var/run/netns'), exists: false, entries: [] });
+    expect(report.ipam).toEqual({ dir: '/var/lib/cni/networks', exists: false, networks: [] });
+    expect(report.netns).toEqual({ dir: '/var/run/netns', exists: false, entries: [] });
     expect(report.devices.map((d) => d.name)).toEqual(['lo']);
     expect(report.sysClassNet).toBeNull();
     expect(report.errors).toEqual([]);
@@ -319,7 +319,7 @@ describe('flannel-probe.sh', () => {
     const root = await buildNode('subnet-env-missing', tree, ['run/flannel']);
     const report = await probe(root);
     expect(report.subnetEnv).toEqual({
-      path: join(root, 'run/flannel/subnet.env'),
+      path: '/run/flannel/subnet.env',
       present: false,
       readable: false,
       vars: {},

@@ -26,6 +26,7 @@ describe('bench targets', () => {
       events_per_cpu_s: 30_000,
       cpu_ms_per_1k_events: 33,
       slack_calls: 12,
+      first_post_ms: 90,
       rss_mb: 150,
       ...over,
     },
@@ -37,13 +38,14 @@ describe('bench targets', () => {
     const ok = evaluateTargets(report({}));
     expect(Object.values(ok).every((t) => t.met)).toBe(true);
     const bad = evaluateTargets(
-      report({ incidents: 2, p99_ms: 400, rss_mb: 300, events_per_cpu_s: 9_000 }, 1.2),
+      report({ incidents: 2, p99_ms: 400, rss_mb: 300, events_per_cpu_s: 9_000, slack_calls: 900 }, 1.2),
     );
     expect(bad['storm.incidents'].met).toBe(false);
     expect(bad['storm.p99_ms'].met).toBe(false);
     expect(bad['storm.rss_mb'].met).toBe(false);
     expect(bad['storm.events_per_cpu_s'].met).toBe(false);
     expect(bad.ratio_vs_baseline.met).toBe(false);
+    expect(bad['storm.slack_calls'].met).toBe(false);
   });
 
   it('prints a table naming misses', () => {

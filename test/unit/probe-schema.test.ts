@@ -268,7 +268,7 @@ describe('parseProbeOutput on broken nodes', () => {
       { network: 'cbr0', ip: 'fd00::5', containerId: SANDBOX_A, ifname: 'eth0' },
     ]);
     expect(report.ipam.networks[0].otherFiles).toEqual(['notes.txt']);
-    expect(report.errors).toEqual(['cannot read /host/var/lib/cni/networks/cbr0/10.244.1.9: unreadable']);
+    expect(report.errors).toEqual(['cannot read /var/lib/cni/networks/cbr0/10.244.1.9: unreadable']);
   });
 
   it('yields no devices when ip failed, keeping the error', () => {
@@ -372,5 +372,16 @@ describe('iproute2 parsers', () => {
         ipv6: [],
       },
     ]);
+  });
+});
+
+describe('hostPathOf', () => {
+  it("reports the node's own path, wherever the probe container mounted it", async () => {
+    const { hostPathOf } = await import('../../src/checks/probe/schema.js');
+    expect(hostPathOf('/host/run/flannel/subnet.env', '/host')).toBe('/run/flannel/subnet.env');
+    // The simulator mounts the same paths under a per-pod container root.
+    expect(hostPathOf('/tmp/sim-1/probes/p_1/host/etc/cni/net.d', '/host')).toBe('/etc/cni/net.d');
+    expect(hostPathOf('/custom/cni', '/host')).toBe('/custom/cni');
+    expect(hostPathOf('/host/opt/cni/bin', '/host/')).toBe('/opt/cni/bin');
   });
 });

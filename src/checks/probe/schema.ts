@@ -222,9 +222,12 @@ export function enrichProbeOutput(out: ProbeOutput): ProbeReport {
   const cniConfigs = out.cniConf.files.map(parseCniConfigFile);
   const networks = out.ipam.networks.map(parseIpamNetwork);
   const errors = [...out.errors];
+  // Report host paths (/etc/cni/net.d), not where the probe container mounted them (/host/etc/cni/net.d).
+  const host = (path: string) => hostPathOf(path, out.hostRoot);
   for (const network of out.ipam.networks) {
     for (const file of network.files) {
-      if (file.error) errors.push(`cannot read ${out.ipam.dir}/${network.name}/${file.name}: ${file.error}`);
+      if (file.error)
+        errors.push(`cannot read ${host(out.ipam.dir)}/${network.name}/${file.name}: ${file.error}`);
     }
   }
   return {
@@ -232,11 +235,15 @@ export function enrichProbeOutput(out: ProbeOutput): ProbeReport {
     node: out.node,
     time: out.time,
     hostRoot: out.hostRoot,
-    cniConf: { dir: out.cniConf.dir, exists: out.cniConf.exists, otherEntries: out.cniConf.otherEntries },
+    cniConf: {
+      dir: host(out.cniConf.dir),
+      exists: out.cniConf.exists,
+      otherEntries: out.cniConf.otherEntries,
+    },
     cniConfigs,
     effectiveConfig: cniConfigs.find((c) => c.loadable) ?? null,
     cniBin: {
-      dir: out.cniBin.dir,
+      dir: host(out.cniBin.dir),
       exists: out.cniBin.exists,
       files: out.cniBin.files,
       missing: REQUIRED_CNI_PLUGINS.filter(
@@ -248,12 +255,23 @@ export function enrichProbeOutput(out: ProbeOutput): ProbeReport {
       out.net.link.exitCode === 0 ? out.net.link.lines : [],
     ),
     sysClassNet: out.net.sysClassNet.readable ? out.net.sysClassNet.names : null,
-    subnetEnv: parseSubnetEnv(out.subnetEnv),
-    ipam: { dir: out.ipam.dir, exists: out.ipam.exists, networks },
+    subnetEnv: parseSubnetEnv({ ...out.subnetEnv, path: host(out.subnetEnv.path) }),
+    ipam: { dir: host(out.ipam.dir), exists: out.ipam.exists, networks },
     reservations: networks.flatMap((n) => n.reservations),
-    netns: out.netns,
+    netns: { ...out.netns, dir: host(out.netns.dir) },
     errors,
   };
+}
+
+/**
+ * The node's own path for a path the probe saw under its host-root mounts: `/host/run/flannel/subnet.env`
+ * -> `/run/flannel/subnet.env`. Paths elsewhere (a custom mount) are returned unchanged.
+ */
+export function hostPathOf(path: string, hostRoot: string): string {
+  const root = hostRoot.replace(/\/+$/, '');
+  if (root === '') return path;
+  const at = path.indexOf(`${root}/`);
+  return at < 0 ? path : path.slice(at + root.length);
 }
 
 type ConfFile = z.infer<typeof confFileSchema>;

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import {
   AppsV1Api,
@@ -25,7 +24,7 @@ import type { DiagnosisProgress } from '../../diagnosis/types.js';
 import { IncidentStore } from '../../incidents/store.js';
 import { kubeConfigForCluster } from '../../kube/kubeconfig.js';
 import { assertRedisReachable } from '../../queue/connection.js';
-import { loadRunbooks, shippedRunbooksDir } from '../../runbooks/load.js';
+import { loadRunbooks } from '../../runbooks/load.js';
 import { UserError } from '../../util/errors.js';
 import { addClustersOption, addRunbooksOption, resolveClustersPath, resolveRunbooksDir } from '../options.js';
 import { untilSignal } from '../signals.js';
@@ -91,7 +90,7 @@ async function diagnose(clusterName: string, flags: DiagnoseFlags): Promise<numb
       2,
     );
   }
-  const runbooks = asCouldNotDiagnose(() => loadRunbooks(runbooksDir(flags)));
+  const runbooks = asCouldNotDiagnose(() => loadRunbooks(resolveRunbooksDir(flags)));
   // Checked now so a broken kubeconfig stops here; other clusters' clients are made on demand, because this
   // process's workers may also pick up jobs of diagnoses other processes (the bot) started.
   const clientsByCluster = new Map<string, KubeClients>([
@@ -170,14 +169,6 @@ function kubeClients(kubeConfig: KubeConfig): KubeClients {
     rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
     version: kubeConfig.makeApiClient(VersionApi),
   };
-}
-
-function runbooksDir(flags: DiagnoseFlags): string {
-  const dir = resolveRunbooksDir(flags);
-  // Without a flag or FLANNEL_OPS_RUNBOOKS, outside the project directory: use the runbooks shipped with it.
-  if (!flags.runbooks && !process.env.FLANNEL_OPS_RUNBOOKS?.trim() && !existsSync(dir))
-    return shippedRunbooksDir();
-  return dir;
 }
 
 /** Configuration problems stop a diagnosis: exit code 2 ("could not diagnose"), same message. */

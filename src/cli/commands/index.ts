@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCheckConfig } from './check-config.js';
+import { registerDemo } from './demo.js';
 import { registerDiagnose } from './diagnose.js';
 import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
@@ -17,6 +18,7 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 /** Every sub-command, in the order `--help` lists them. */
 export const commands: RegisterCommand[] = [
+  registerDemo,
   registerRun,
   registerWatch,
   registerDiagnose,

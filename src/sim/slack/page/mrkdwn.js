@@ -17,6 +17,7 @@ const EMOJI = {
   x: '❌',
   heavy_multiplication_x: '✖️',
   warning: '⚠️',
+  raised_hand: '✋',
   rotating_light: '🚨',
   fire: '🔥',
   mag: '🔍',

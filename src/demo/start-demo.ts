@@ -1,0 +1,164 @@
+/**
+ * `flannel-ops demo`: the whole loop on this machine. The Kubernetes simulator acts out a failing
+ * scenario, the real bot (HTTP receiver, real signatures) watches it through the real client, and the local
+ * Slack emulator shows the incident thread in a browser. The only place product code meets the stand-ins.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { startBot, type Bot } from '../bot/start-bot.js';
+import { parseClustersConfig } from '../config/clusters.js';
+import { configureLoggingFromEnv, loadEnv } from '../config/env.js';
+import { loadRunbooks } from '../runbooks/load.js';
+import { startSimulator, type Simulator } from '../sim/kube/simulator.js';
+import { startSlackEmulator, type SlackEmulator } from '../sim/slack/index.js';
+import { UserError } from '../util/errors.js';
+import { redisAnswers, startPrivateRedis, type RedisHandle } from './private-redis.js';
+
+export const DEMO_CLUSTER = 'demo';
+export const DEMO_CHANNEL = 'C0DEMO';
+
+export interface DemoOptions {
+  scenario?: string;
+  scenarioFile?: string;
+  /** Port of the Slack emulator's page (0 = any free port). */
+  port?: number;
+  readyFile?: string;
+  runbooksDir: string;
+  /** The environment, for REDIS_URL and log settings. */
+  env?: NodeJS.ProcessEnv;
+  log?(line: string): void;
+}
+
+export interface Demo {
+  slackUrl: string;
+  kubeconfig: string;
+  cluster: string;
+  channel: string;
+  redis: string;
+  scenario: { name: string; rootCause: string; description: string };
+  stop(): Promise<void>;
+}
+
+async function demoRedis(env: NodeJS.ProcessEnv): Promise<RedisHandle> {
+  const configured = env.REDIS_URL?.trim();
+  if (configured) {
+    if (!(await redisAnswers(configured))) {
+      throw new UserError(
+        `REDIS_URL=${configured.replace(/:[^:@/]*@/, ':***@')} does not answer PING; start it or unset REDIS_URL`,
+      );
+    }
+    return { url: configured, source: 'REDIS_URL', stop: async () => {} };
+  }
+  try {
+    return await startPrivateRedis();
+  } catch (err) {
+    const fallback = 'redis://127.0.0.1:6379';
+    if (await redisAnswers(fallback))
+      return {
+        url: fallback,
+        source: `${fallback} (redis-server could not be started)`,
+        stop: async () => {},
+      };
+    throw new UserError(
+      `the demo needs Redis: install redis-server (apt-get install redis-server) or set REDIS_URL (${(err as Error).message})`,
+    );
+  }
+}
+
+export async function startDemo(opts: DemoOptions): Promise<Demo> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => {});
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => {});
+  };
+  try {
+    const redis = await demoRedis(env);
+    stops.push(() => redis.stop());
+    log(`redis: ${redis.source}`);
+
+    const sim: Simulator = await startSimulator({
+      scenario: opts.scenario ?? (opts.scenarioFile ? undefined : 'flannel-missing'),
+      scenarioFile: opts.scenarioFile,
+      port: 0,
+      contextName: DEMO_CLUSTER,
+    });
+    stops.push(() => sim.stop());
+    log(`kubernetes simulator: ${sim.url} (scenario ${sim.scenario.name})`);
+
+    // Fresh secrets per run: the emulator signs with the same secret the bot verifies.
+    const signingSecret = randomBytes(16).toString('hex');
+    const botToken = `xoxb-demo-${randomBytes(8).toString('hex')}`;
+    const port = opts.port ?? 3100;
+    const slack: SlackEmulator = await startSlackEmulator({
+      port,
+      signingSecret,
+      botToken,
+      channels: [{ id: DEMO_CHANNEL, name: 'flannel-demo' }],
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE')
+        throw new UserError(`port ${port} is in use: pass --port with a free port (0 picks one)`);
+      throw err;
+    });
+    stops.push(() => slack.close());
+
+    const botEnv = loadEnv(
+      {
+        SLACK_BOT_TOKEN: botToken,
+        SLACK_SIGNING_SECRET: signingSecret,
+        SLACK_MODE: 'http',
+        SLACK_API_URL: slack.apiUrl,
+        REDIS_URL: redis.url,
+        // A prefix of its own per run, so a shared Redis never shows an old demo's incidents.
+        FLANNEL_OPS_KEY_PREFIX: `flannel-ops-demo-${randomBytes(3).toString('hex')}`,
+        LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+        LOG_FORMAT: env.LOG_FORMAT ?? 'plain',
+      },
+      { require: ['slack'] },
+    );
+    configureLoggingFromEnv(botEnv);
+    const clusters = parseClustersConfig({
+      clusters: [
+        {
+          name: DEMO_CLUSTER,
+          kubeconfig: sim.kubeconfigPath,
+          channel: DEMO_CHANNEL,
+          approvals: { approvers: { users: [], groups: ['oncall'] } },
+        },
+      ],
+    }).clusters;
+    const bot: Bot = await startBot({
+      env: botEnv,
+      clusters,
+      runbooks: loadRunbooks(opts.runbooksDir),
+      httpPort: 0,
+    });
+    stops.push(() => bot.stop());
+    slack.setRequestUrl(bot.requestUrl!);
+    log(`bot: HTTP receiver at ${bot.requestUrl}`);
+
+    const demo: Demo = {
+      slackUrl: slack.url,
+      kubeconfig: sim.kubeconfigPath,
+      cluster: DEMO_CLUSTER,
+      channel: DEMO_CHANNEL,
+      redis: redis.url,
+      scenario: {
+        name: sim.scenario.name,
+        rootCause: sim.scenario.rootCause,
+        description: sim.scenario.description,
+      },
+      stop,
+    };
+    if (opts.readyFile) {
+      writeFileSync(
+        opts.readyFile,
+        `${JSON.stringify({ slack: demo.slackUrl, kubeconfig: demo.kubeconfig, cluster: demo.cluster, channel: demo.channel })}\n`,
+      );
+    }
+    return demo;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
