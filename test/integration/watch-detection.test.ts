@@ -52,11 +52,11 @@ function expectedCounts(sim: Simulator) {
   };
 }
 
-async function simulator(scenario: string): Promise<Simulator> {
+async function simulator(scenario: string, extra: { rbac?: boolean } = {}): Promise<Simulator> {
   // A broken cluster gets a long kubelet retry so its set of events is fixed once the scenario has played out;
   // a healthy one a short one, because its pods start on the retry after Flannel comes up.
   const retryIntervalMs = scenario === 'healthy' ? 300 : 3_600_000;
-  const sim = await startSimulator({ scenario, port: 0, retryIntervalMs, startDelayMs: 10 });
+  const sim = await startSimulator({ scenario, port: 0, retryIntervalMs, startDelayMs: 10, ...extra });
   cleanups.push(() => sim.stop());
   await sim.settle();
   return sim;
@@ -228,5 +228,57 @@ describe('detection against the simulator', () => {
     expect(byName().nofile.role).toBe('error');
     expect(byName().nofile.lastError).toMatch(/nonexistent\/kubeconfig/);
     expect(await incidentsOf('dead')).toHaveLength(0);
+  });
+
+  it('a watch refused by RBAC (403) is reported with the reason and retried until the role is granted', async () => {
+    const sim = await simulator('flannel-missing', { rbac: true });
+    const token = 'watcher-token-without-events';
+    sim.store.create({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'bot', namespace: 'default' },
+    });
+    sim.store.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: {
+        name: 'bot-token',
+        namespace: 'default',
+        annotations: { 'kubernetes.io/service-account.name': 'bot' },
+      },
+      data: { token: Buffer.from(token).toString('base64') },
+    });
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'watch-403-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: s, cluster: {server: "${sim.url}", insecure-skip-tls-verify: true}}]\n` +
+        `users: [{name: bot, user: {token: ${token}}}]\ncontexts: [{name: s, context: {cluster: s, user: bot}}]\ncurrent-context: s\n`,
+    );
+    const { service } = watch([clusterFor('rbac', kubeconfig)]);
+    const status = () => service.statuses[0];
+    await waitFor('the 403 to be reported', () => /forbidden \(403\)/.test(status().lastError ?? ''));
+    expect(status().lastError).toMatch(/cannot list resource "events"/);
+    expect(await incidentsOf('rbac')).toHaveLength(0);
+
+    // Granting the permission is enough: the watcher retries by itself and detects the failure.
+    sim.store.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'event-reader' },
+      rules: [{ apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] }],
+    });
+    sim.store.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'bot-event-reader' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'event-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'bot', namespace: 'default' }],
+    });
+    await waitFor('the incident once allowed', () => countsMatch('rbac', expectedCounts(sim)));
+    expect(status().stream?.state).toBe('watching');
   });
 });
