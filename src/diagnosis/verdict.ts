@@ -45,6 +45,8 @@ export const EXPLAIN_RULES: readonly ExplainRule[] = [
   { cause: 'podcidr-outside-network', explains: 'subnet-env-missing' },
   // A crash-looping flanneld never writes subnet.env.
   { cause: 'flannel-pod-failing', explains: 'subnet-env-missing' },
+  // A Flannel pod stuck before its init containers ran never copied /opt/cni/bin/flannel.
+  { cause: 'flannel-pod-failing', explains: 'cni-plugin-missing', applies: onlyFlannelBinaryMissing },
 ];
 
 /** How far an explained cause drops: below its explainer and well below its own confidence. */

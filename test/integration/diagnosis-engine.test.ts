@@ -20,19 +20,12 @@ import { DiagnosisService, type DiagnosisServiceOptions } from '../../src/diagno
 import type { Diagnosis, DiagnosisProgress } from '../../src/diagnosis/types.js';
 import { IncidentStore } from '../../src/incidents/store.js';
 import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
+import { BUILTIN_SCENARIOS } from '../../src/sim/kube/scenario/builtin-names.js';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
 
 const PREFIX = `t-diag-${randomUUID()}`;
-const SCENARIOS = [
-  'healthy',
-  'flannel-missing',
-  'flannel-config-corrupt',
-  'flannel-crashloop',
-  'podcidr-missing',
-  'ipam-leak',
-  'stale-cni0',
-  'cni-conflict',
-] as const;
+// Every built-in scenario: a new scenario file is covered as soon as it is listed.
+const SCENARIOS = BUILTIN_SCENARIOS;
 
 let redis: Redis;
 let store: IncidentStore;
@@ -134,6 +127,7 @@ describe.each(SCENARIOS)('scenario %s', (scenario) => {
         summary,
       });
       expect(diagnosis.causes[0].evidence.length).toBeGreaterThan(0);
+      expect(diagnosis.causes[0].evidence.every((line) => line.trim().length > 0)).toBe(true);
       expect(diagnosis.plan.length).toBeGreaterThan(0);
     }
     expect(diagnosis.cluster).toBe(scenario);

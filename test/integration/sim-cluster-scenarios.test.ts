@@ -182,6 +182,49 @@ describe('sim-cluster scenarios through the API', () => {
     expect(events.some((e) => pattern.test(e.message ?? ''))).toBe(true);
   });
 
+  it('flannel-image-pull: the node that cannot reach ghcr.io keeps its Flannel pod in Init:ImagePullBackOff', async () => {
+    const { core } = await open('flannel-image-pull');
+    const stuck = await waitFor('the worker-3 Flannel pod in ImagePullBackOff', async () => {
+      const pod = (await flannelPods(core)).find((p) => p.spec?.nodeName === 'worker-3');
+      const init = pod?.status?.initContainerStatuses?.[0];
+      return init?.state?.waiting?.reason === 'ImagePullBackOff' ? pod : undefined;
+    });
+    expect(stuck.status?.phase).toBe('Pending');
+    expect(stuck.status?.initContainerStatuses?.[0]?.state?.waiting?.message).toBe(
+      'Back-off pulling image "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3"',
+    );
+    expect(stuck.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('PodInitializing');
+    const events = (
+      await core.listNamespacedEvent({
+        namespace: 'kube-flannel',
+        fieldSelector: `involvedObject.name=${stuck.metadata?.name}`,
+      })
+    ).items;
+    const failed = events.find((e) => e.reason === 'Failed' && e.message?.startsWith('Failed to pull image'));
+    expect(failed?.message).toContain('dial tcp: lookup ghcr.io: i/o timeout');
+    expect(failed?.involvedObject.fieldPath).toBe('spec.initContainers{install-cni-plugin}');
+    expect(
+      events.some((e) => e.reason === 'BackOff' && e.message?.startsWith('Back-off pulling image')),
+    ).toBe(true);
+    // Nothing was copied onto worker-3, so it has no CNI config and stays NotReady; the others are fine.
+    expect(sim!.hosts.get('worker-3')!.list('/etc/cni/net.d')).toEqual([]);
+    const others = (await flannelPods(core)).filter((p) => p.spec?.nodeName !== 'worker-3');
+    expect(others.map((p) => p.status?.phase)).toEqual(['Running', 'Running', 'Running']);
+  });
+
+  it('subnet-env-deleted: the running Flannel pod is adopted, not restarted, so subnet.env stays missing', async () => {
+    const { core } = await open('subnet-env-deleted');
+    const onWorker1 = (await flannelPods(core)).filter((p) => p.spec?.nodeName === 'worker-1');
+    expect(onWorker1.map((p) => p.metadata?.name)).toEqual(['kube-flannel-ds-r5lpw']);
+    expect(onWorker1[0].status?.phase).toBe('Running');
+    expect(sim!.hosts.get('worker-1')!.exists('/run/flannel/subnet.env')).toBe(false);
+    expect(sim!.hosts.get('worker-2')!.exists('/run/flannel/subnet.env')).toBe(true);
+    const event = await waitFor('a subnet.env sandbox failure on worker-1', async () =>
+      (await sandboxEvents(core)).find((e) => e.source?.host === 'worker-1'),
+    );
+    expect(event.message).toContain("failed to load flannel 'subnet.env' file");
+  });
+
   it('storm: N distinct sandbox-failure events for distinct pods, across the nodes', async () => {
     const { sim, core } = await open('healthy');
     const result = await sim.storm(300);

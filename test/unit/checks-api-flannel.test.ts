@@ -8,6 +8,7 @@ import { classifyFlanneldLog } from '../../src/checks/api/flanneld-log.js';
 import {
   configMapCandidates,
   detectEmbedded,
+  embeddedUnlessLeftovers,
   flannelVersion,
   selectFlannelDaemonSets,
 } from '../../src/checks/api/flannel-objects.js';
@@ -120,6 +121,40 @@ describe('flannel-daemonset', () => {
     expect(r.status).toBe('fail');
     expect(causes(r)).toEqual(['flannel-partially-deployed']);
     expect(r.evidence.join('\n')).toContain('configmap kube-flannel/kube-flannel-cfg');
+  });
+
+  it('does not mistake a deleted DaemonSet for embedded Flannel: annotations plus manifest leftovers', () => {
+    const annotated = NODES.map((n) =>
+      node(n, { annotations: { 'flannel.alpha.coreos.com/backend-type': 'vxlan' } }),
+    );
+    const leftovers = { ...NO_LEFTOVERS, configMaps: ['kube-flannel/kube-flannel-cfg'] };
+    const r = evaluateFlannelDaemonSet({
+      daemonSets: [],
+      pods: [],
+      nodes: annotated,
+      stuckPods: 2,
+      leftovers,
+    });
+    expect(r.status).toBe('fail');
+    expect(causes(r)).toEqual(['flannel-partially-deployed']);
+    expect(r.evidence.join('\n')).toContain('still carry flannel.alpha.coreos.com/* annotations');
+    // Without leftovers the same nodes are an embedded Flannel of an unknown distribution.
+    const bare = evaluateFlannelDaemonSet({
+      daemonSets: [],
+      pods: [],
+      nodes: annotated,
+      stuckPods: 0,
+      leftovers: NO_LEFTOVERS,
+    });
+    expect(bare.status).toBe('ok');
+    expect(bare.facts).toMatchObject({ embedded: 'unknown' });
+    // Nodes marked as k3s stay embedded even next to a stray ConfigMap.
+    const k3s = annotated.map((n) => ({ ...n, kubeletVersion: 'v1.33.4+k3s1' }));
+    expect(
+      evaluateFlannelDaemonSet({ daemonSets: [], pods: [], nodes: k3s, stuckPods: 0, leftovers }).facts,
+    ).toMatchObject({ embedded: 'k3s' });
+    expect(embeddedUnlessLeftovers('unknown', leftovers)).toBeUndefined();
+    expect(embeddedUnlessLeftovers('rke2', leftovers)).toBe('rke2');
   });
 
   it('is ok with a note when Flannel is embedded in k3s', () => {
@@ -473,5 +508,33 @@ describe('flannel-rbac', () => {
   it('accepts wildcard rules', () => {
     const admin = { name: 'flannel', rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] };
     expect(evaluateFlannelRbac({ ...base, clusterRoles: [admin] }).status).toBe('ok');
+  });
+
+  it('accepts the legacy kube-system ClusterRole (nodes list/watch without get, plus PSP use)', () => {
+    const legacy = {
+      name: 'flannel',
+      rules: [
+        { apiGroups: ['extensions'], resources: ['podsecuritypolicies'], verbs: ['use'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+        { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
+      ],
+    };
+    const r = evaluateFlannelRbac({
+      daemonSet: { namespace: 'kube-system', name: 'kube-flannel-ds', serviceAccount: 'flannel' },
+      serviceAccountExists: true,
+      bindings: [
+        { ...binding, subjects: [{ kind: 'ServiceAccount', name: 'flannel', namespace: 'kube-system' }] },
+      ],
+      clusterRoles: [legacy],
+    });
+    expect(r.status).toBe('ok');
+    expect(r.findings).toEqual([]);
+    // Without list/watch flanneld cannot run, whatever its version.
+    const noWatch = evaluateFlannelRbac({
+      ...base,
+      clusterRoles: [{ name: 'flannel', rules: [legacy.rules[1], legacy.rules[3]] }],
+    });
+    expect(noWatch.summary).toContain('nodes list, nodes watch');
   });
 });

@@ -46,6 +46,27 @@ describe('rankCauses', () => {
     }
   });
 
+  it('lets a failing Flannel pod explain a missing flannel binary, never missing upstream plugins', () => {
+    const missing = (plugins: string[]) =>
+      result('node-cni-plugins', [
+        {
+          cause: 'cni-plugin-missing',
+          confidence: 0.75,
+          nodes: ['w3'],
+          data: { missingPlugins: { w3: plugins } },
+        },
+      ]);
+    const podFailing = result('flannel-pods', [
+      { cause: 'flannel-pod-failing', confidence: 0.75, nodes: ['w3'] },
+    ]);
+    const onlyFlannel = rankCauses([missing(['flannel']), podFailing]);
+    expect(onlyFlannel.map((c) => c.id)).toEqual(['flannel-pod-failing', 'cni-plugin-missing']);
+    expect(onlyFlannel[1].confidence).toBeLessThan(0.5);
+    expect(onlyFlannel[1].data?.explainedBy).toEqual(['flannel-pod-failing']);
+    const upstream = rankCauses([missing(['flannel', 'bridge']), podFailing]);
+    expect(upstream.find((c) => c.id === 'cni-plugin-missing')?.confidence).toBe(0.75);
+  });
+
   it('does not explain away missing upstream plugins by a missing deployment', () => {
     const causes = rankCauses([
       result('flannel-daemonset', [{ cause: 'flannel-not-deployed', confidence: 0.9 }]),

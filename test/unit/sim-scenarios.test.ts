@@ -27,6 +27,31 @@ const EXPECTED_CAUSES: Record<string, string> = {
   'ipam-leak': 'ipam-leak',
   'stale-cni0': 'stale-cni0',
   'cni-conflict': 'cni-config-conflict',
+  'flannel-daemonset-deleted': 'flannel-partially-deployed',
+  'flannel-image-pull': 'flannel-pod-failing',
+  'ipam-exhausted': 'ipam-exhausted',
+  'cni-plugins-missing': 'cni-plugin-missing',
+  'subnet-env-deleted': 'subnet-env-missing',
+  'version-mismatch': 'version-mismatch',
+  'k3s-embedded': 'none',
+  'legacy-kube-system': 'none',
+};
+
+const CURRENT_MANIFEST = [
+  'ClusterRole/flannel',
+  'ClusterRoleBinding/flannel',
+  'ConfigMap/kube-flannel-cfg',
+  'DaemonSet/kube-flannel-ds',
+  'Namespace/kube-flannel',
+  'ServiceAccount/flannel',
+];
+/** The Flannel objects each built-in deploys (kind/name, any namespace), when not CURRENT_MANIFEST. */
+const FLANNEL_OBJECTS: Record<string, string[]> = {
+  'flannel-missing': [],
+  'k3s-embedded': [],
+  'flannel-daemonset-deleted': CURRENT_MANIFEST.filter((o) => o !== 'DaemonSet/kube-flannel-ds'),
+  // The pre-v0.19 manifest: no kube-flannel namespace.
+  'legacy-kube-system': CURRENT_MANIFEST.filter((o) => o !== 'Namespace/kube-flannel'),
 };
 
 const SUBNET_ENV_MISSING =
@@ -62,7 +87,7 @@ function expectUserError(fn: () => unknown): string {
 }
 
 describe('built-in scenarios', () => {
-  it('lists exactly the eight built-ins, each with a file', () => {
+  it('lists exactly the built-ins, each with a file', () => {
     expect([...BUILTIN_SCENARIOS].sort()).toEqual(Object.keys(EXPECTED_CAUSES).sort());
     for (const name of BUILTIN_SCENARIOS) expect(fs.existsSync(builtinScenarioPath(name))).toBe(true);
   });
@@ -77,38 +102,101 @@ describe('built-in scenarios', () => {
     expect(s.generate).toBeDefined();
   });
 
-  it('deploys the kube-flannel.yml v0.28.9 objects everywhere but flannel-missing', () => {
+  it('deploys the kube-flannel.yml v0.28.9 objects unless the scenario is about them', () => {
     for (const name of BUILTIN_SCENARIOS) {
       const s = loadScenario({ name });
       const flannel = s.objects.filter(
         (o) =>
-          o.metadata.namespace === 'kube-flannel' ||
-          o.metadata.name === 'kube-flannel' ||
-          o.metadata.name === 'flannel',
+          [
+            'Namespace',
+            'ClusterRole',
+            'ClusterRoleBinding',
+            'ServiceAccount',
+            'ConfigMap',
+            'DaemonSet',
+          ].includes(o.kind) &&
+          (o.metadata.namespace === 'kube-flannel' ||
+            o.metadata.name === 'kube-flannel' ||
+            o.metadata.name === 'flannel' ||
+            o.metadata.name === 'kube-flannel-cfg' ||
+            o.metadata.name === 'kube-flannel-ds'),
       );
-      if (name === 'flannel-missing') {
-        expect(flannel).toEqual([]);
-        continue;
-      }
-      expect(flannel.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-        'ClusterRole/flannel',
-        'ClusterRoleBinding/flannel',
-        'ConfigMap/kube-flannel-cfg',
-        'DaemonSet/kube-flannel-ds',
-        'Namespace/kube-flannel',
-        'ServiceAccount/flannel',
-      ]);
-      const ds = flannel.find((o) => o.kind === 'DaemonSet') as unknown as {
-        metadata: { labels: Record<string, string> };
-        spec: {
-          selector: { matchLabels: Record<string, string> };
-          template: { spec: { containers: { image: string }[] } };
-        };
-      };
+      expect({ name, objects: flannel.map((o) => `${o.kind}/${o.metadata.name}`).sort() }).toEqual({
+        name,
+        objects: FLANNEL_OBJECTS[name] ?? CURRENT_MANIFEST,
+      });
+      const ds = flannel.find((o) => o.kind === 'DaemonSet') as unknown as
+        | {
+            metadata: { labels: Record<string, string> };
+            spec: {
+              selector: { matchLabels: Record<string, string> };
+              template: { spec: { containers: { image: string }[] } };
+            };
+          }
+        | undefined;
+      if (!ds) continue;
       expect(ds.metadata.labels.app).toBe('flannel');
       expect(ds.spec.selector.matchLabels).toEqual({ app: 'flannel' });
-      expect(ds.spec.template.spec.containers[0].image).toBe('ghcr.io/flannel-io/flannel:v0.28.9');
+      expect(ds.spec.template.spec.containers[0].image).toBe(
+        name === 'legacy-kube-system'
+          ? 'rancher/mirrored-flannelcni-flannel:v0.18.1'
+          : 'ghcr.io/flannel-io/flannel:v0.28.9',
+      );
     }
+  });
+
+  it('k3s-embedded: no Flannel objects, nodes carry k3s and flannel annotations and accept pods', () => {
+    const s = loadScenario({ name: 'k3s-embedded' });
+    expect(s.kubernetesVersion).toBe('v1.33.4+k3s1');
+    for (const n of s.nodes) {
+      expect(Object.keys(n.annotations)).toEqual(
+        expect.arrayContaining(['flannel.alpha.coreos.com/backend-type', 'k3s.io/node-args']),
+      );
+    }
+    for (const host of hostsOf(s).values()) expect(add(host).ok).toBe(true);
+  });
+
+  it('ipam-exhausted: worker-1 /27 is full of reservations owned by running pods', () => {
+    const s = loadScenario({ name: 'ipam-exhausted' });
+    const cm = objectsOf(s, 'ConfigMap').find((o) => o.metadata.name === 'kube-flannel-cfg') as unknown as {
+      data: Record<string, string>;
+    };
+    expect(JSON.parse(cm.data['net-conf.json']).SubnetLen).toBe(27);
+    expect(s.nodes.map((n) => n.podCIDR)).toEqual(['10.244.0.0/27', '10.244.0.32/27', '10.244.0.64/27']);
+    const pods = objectsOf(s, 'Pod').filter((p) => (p.spec as { nodeName?: string }).nodeName === 'worker-1');
+    expect(pods).toHaveLength(29);
+    const hosts = hostsOf(s);
+    const reserved = hosts
+      .get('worker-1')!
+      .list('/var/lib/cni/networks/cbr0')
+      .filter((f) => /^\d/.test(f));
+    expect(reserved.sort()).toEqual(pods.map((p) => (p.status as { podIP: string }).podIP).sort());
+    expect(add(hosts.get('worker-1')!)).toMatchObject({
+      ok: false,
+      pluginError:
+        'failed to allocate for range 0: no IP addresses available in range set: 10.244.0.33-10.244.0.62',
+    });
+    expect(add(hosts.get('worker-2')!).ok).toBe(true);
+  });
+
+  it('cni-plugins-missing: worker-2 has only the flannel binary', () => {
+    const hosts = hostsOf(loadScenario({ name: 'cni-plugins-missing' }));
+    expect(hosts.get('worker-2')!.list('/opt/cni/bin')).toEqual(['flannel']);
+    expect(add(hosts.get('worker-2')!)).toMatchObject({
+      ok: false,
+      pluginError: 'failed to delegate add: failed to find plugin "bridge" in path [/opt/cni/bin]',
+    });
+    expect(add(hosts.get('worker-1')!).ok).toBe(true);
+  });
+
+  it('flannel-image-pull: worker-3 cannot reach ghcr.io and has no Flannel files yet', () => {
+    const s = loadScenario({ name: 'flannel-image-pull' });
+    const worker3 = s.nodes.find((n) => n.name === 'worker-3')!;
+    expect(worker3.host.unreachableRegistries).toEqual(['ghcr.io']);
+    const host = hostsOf(s).get('worker-3')!;
+    expect(host.unreachableRegistries).toEqual(['ghcr.io']);
+    expect(host.networkReady().ready).toBe(false);
+    expect(s.nodes.filter((n) => n.host.unreachableRegistries.length > 0)).toHaveLength(1);
   });
 
   it('healthy: every node accepts pods, and seeded reservations belong to the running pods', () => {

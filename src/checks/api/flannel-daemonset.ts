@@ -9,6 +9,8 @@ import { clip, evaluation, gatherNodes, listSome, plural, type Evaluation } from
 import {
   daemonSetFitsNode,
   detectEmbedded,
+  embeddedUnlessLeftovers,
+  flannelAnnotations,
   flannelImage,
   flannelVersion,
   gatherFlannelDaemonSets,
@@ -138,7 +140,11 @@ function twoInstallsLine(namespaces: string[]): string {
 }
 
 function evaluateAbsent(facts: FlannelDaemonSetFacts): Evaluation {
-  const embedded: EmbeddedFlavour | undefined = detectEmbedded(facts.nodes, facts.pods.length);
+  const leftovers = leftoverList(facts.leftovers);
+  const embedded: EmbeddedFlavour | undefined = embeddedUnlessLeftovers(
+    detectEmbedded(facts.nodes, facts.pods.length),
+    facts.leftovers,
+  );
   const none = 'kubectl get ds -A -l app=flannel returned nothing (no legacy kube-flannel-ds-<arch> either)';
   if (embedded) {
     const annotated = facts.nodes.filter((n) =>
@@ -156,7 +162,6 @@ function evaluateAbsent(facts: FlannelDaemonSetFacts): Evaluation {
       { embedded },
     );
   }
-  const leftovers = leftoverList(facts.leftovers);
   const nodes = facts.nodes.map((n) => n.name);
   const cniNotReady = facts.nodes
     .filter((n) => {
@@ -186,6 +191,12 @@ function evaluateAbsent(facts: FlannelDaemonSetFacts): Evaluation {
   }
   if (leftovers.length > 0) {
     evidence.push(`Flannel objects still present: ${leftovers.join(', ')}`);
+    const annotated = facts.nodes.filter((n) => Object.keys(flannelAnnotations(n)).length > 0);
+    if (annotated.length > 0) {
+      evidence.push(
+        `kubectl get nodes -o yaml: ${plural(annotated.length, 'node')} still carry flannel.alpha.coreos.com/* annotations (${listSome(annotated.map((n) => n.name))}) from the flanneld that ran before the DaemonSet was deleted`,
+      );
+    }
     return evaluation(
       'fail',
       'The Flannel DaemonSet is gone but other Flannel objects remain',

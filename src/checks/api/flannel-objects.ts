@@ -116,6 +116,19 @@ export function detectEmbedded(
   return 'unknown';
 }
 
+/**
+ * Embedded Flannel, unless manifest objects were left behind: with those (ConfigMap kube-flannel-cfg,
+ * ServiceAccount flannel, ...) Flannel was installed as a DaemonSet, and node annotations without pods
+ * are what its flanneld wrote before the DaemonSet went. Nodes marked as k3s/RKE2 still count as
+ * embedded (those distributions never create these objects).
+ */
+export function embeddedUnlessLeftovers(
+  detected: EmbeddedFlavour | undefined,
+  leftovers: FlannelLeftovers,
+): EmbeddedFlavour | undefined {
+  return detected === 'unknown' && leftoverList(leftovers).length > 0 ? undefined : detected;
+}
+
 /** Is the node one a DaemonSet with these tolerations/nodeSelector would run on (Linux, no untolerated taint)? */
 export function daemonSetFitsNode(
   ds: Pick<DaemonSetSummary, 'tolerations' | 'nodeSelector'>,

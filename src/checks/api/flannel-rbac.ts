@@ -1,6 +1,6 @@
 /**
  * flannel-rbac: the Flannel DaemonSet's ServiceAccount exists and a ClusterRoleBinding gives it the
- * permissions flanneld needs (pods get; nodes get/list/watch; nodes/status patch — domain/flannel.md §3).
+ * permissions flanneld needs (pods get; nodes list/watch; nodes/status patch — domain/flannel.md §3).
  */
 import type { CheckDefinition } from '../types.js';
 import { evaluation, type Evaluation } from './common.js';
@@ -25,9 +25,13 @@ export interface FlannelRbacFacts {
   clusterRoles: Array<{ name: string; rules: RbacRule[] }>;
 }
 
+/**
+ * What flanneld's kube subnet manager cannot run without. The current manifest also grants `nodes get`,
+ * but the ≤ v0.20 kube-system manifests and distributions such as Typhoon grant only list/watch, and
+ * flanneld runs with that (it reads nodes through its informer), so a missing `get` is no fault.
+ */
 export const REQUIRED_PERMISSIONS: ReadonlyArray<{ resource: string; verb: string }> = [
   { resource: 'pods', verb: 'get' },
-  { resource: 'nodes', verb: 'get' },
   { resource: 'nodes', verb: 'list' },
   { resource: 'nodes', verb: 'watch' },
   { resource: 'nodes/status', verb: 'patch' },
@@ -126,7 +130,7 @@ export function evaluateFlannelRbac(facts: FlannelRbacFacts): Evaluation {
   }
   return evaluation(
     'ok',
-    `ServiceAccount ${sa} has pods get, nodes get/list/watch and nodes/status patch`,
+    `ServiceAccount ${sa} has pods get, nodes list/watch and nodes/status patch`,
     evidence,
     [],
     {

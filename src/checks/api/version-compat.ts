@@ -8,9 +8,11 @@ import { evaluation, gatherNodes, type Evaluation } from './common.js';
 import {
   compareVersions,
   detectEmbedded,
+  embeddedUnlessLeftovers,
   flannelImage,
   flannelVersion,
   gatherFlannelDaemonSets,
+  gatherLeftovers,
   parseVersion,
   type EmbeddedFlavour,
 } from './flannel-objects.js';
@@ -138,7 +140,9 @@ export const check: CheckDefinition<VersionCompatFacts> = {
         },
       };
     }
-    const embedded = detectEmbedded(await gatherNodes(ctx.kube), 0);
+    const detected = detectEmbedded(await gatherNodes(ctx.kube), 0);
+    const embedded =
+      detected === 'unknown' ? embeddedUnlessLeftovers(detected, await gatherLeftovers(ctx.kube)) : detected;
     return { kubernetesVersion: code.gitVersion, ...(embedded ? { embedded } : {}) };
   },
   evaluate: (facts) => evaluateVersionCompat(facts),

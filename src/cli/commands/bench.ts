@@ -1,13 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadEnv } from '../../config/env.js';
+import type { BenchFlags } from '../actions/bench.js';
 import type { RegisterCommand } from './index.js';
-
-interface BenchFlags {
-  quick?: boolean;
-  out?: string;
-  json?: boolean;
-}
 
 export const registerBench: RegisterCommand = (program: Command) => {
   program
@@ -18,18 +11,6 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .option('--quick', 'a reduced suite (2,000 events over 100 nodes) that runs in about a minute')
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--json', 'print only the JSON report on stdout')
-    .action(async (flags: BenchFlags) => {
-      const { runBench, formatReport } = await import('../../bench/report.js');
-      const env = loadEnv();
-      const log = (line: string) => process.stderr.write(`${line}\n`);
-      const report = await runBench({
-        quick: Boolean(flags.quick),
-        redisUrl: env.redisUrl,
-        keyPrefix: env.keyPrefix,
-        log,
-      });
-      const json = JSON.stringify(report, null, 2);
-      if (flags.out) writeFileSync(flags.out, `${json}\n`);
-      process.stdout.write(flags.json ? `${json}\n` : `${formatReport(report)}\n`);
-    });
+    // The implementation (and config/env.js, which loads zod) is loaded on use.
+    .action(async (flags: BenchFlags) => (await import('../actions/bench.js')).runBench(flags));
 };

@@ -1,18 +1,7 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { UserError } from '../../util/errors.js';
+import type { DemoFlags } from '../actions/demo.js';
 import { addRunbooksOption } from '../options.js';
 import type { RegisterCommand } from './index.js';
-
-interface DemoFlags {
-  scenario?: string;
-  scenarioFile?: string;
-  port: string;
-  readyFile?: string;
-  runbooks?: string;
-}
-
-const portSchema = z.coerce.number().int().min(0).max(65535);
 
 export const registerDemo: RegisterCommand = (program: Command) => {
   const cmd = program
@@ -31,46 +20,6 @@ export const registerDemo: RegisterCommand = (program: Command) => {
       'write {"slack","kubeconfig","cluster","channel"} as JSON here once everything is up',
     );
   addRunbooksOption(cmd);
-  cmd.action(async (flags: DemoFlags) => {
-    const port = portSchema.safeParse(flags.port);
-    if (!port.success) throw new UserError(`--port must be a number from 0 to 65535, got "${flags.port}"`);
-    if (flags.scenario && flags.scenarioFile)
-      throw new UserError('use either --scenario or --scenario-file, not both');
-    const [{ startDemo }, { untilSignal }, { resolveRunbooksDir }] = await Promise.all([
-      import('../../demo/start-demo.js'),
-      import('../signals.js'),
-      import('../options.js'),
-    ]);
-    const say = (line: string) => process.stderr.write(`${line}\n`);
-    say('starting the flannel-ops demo…');
-    const demo = await startDemo({
-      scenario: flags.scenario,
-      scenarioFile: flags.scenarioFile,
-      port: port.data,
-      readyFile: flags.readyFile,
-      runbooksDir: resolveRunbooksDir(flags),
-      log: (line) => say(`  ${line}`),
-    });
-    process.stdout.write(
-      [
-        '',
-        `flannel-ops demo is up: open ${demo.slackUrl}`,
-        '',
-        `  Slack (emulated):  ${demo.slackUrl}   channel #flannel-demo (${demo.channel})`,
-        `  cluster:           ${demo.cluster} — scenario ${demo.scenario.name} (root cause: ${demo.scenario.rootCause})`,
-        `                     ${demo.scenario.description}`,
-        `  kubeconfig:        ${demo.kubeconfig}`,
-        `                     kubectl --kubeconfig ${demo.kubeconfig} get pods -A`,
-        `  redis:             ${demo.redis}`,
-        '',
-        'In the page: watch the incident thread appear and the diagnosis complete, switch user (Alice, Bob, Mallory),',
-        'and type /flannel help, /flannel status or /flannel diagnose demo in the message box.',
-        'Press Ctrl-C to stop.',
-        '',
-      ].join('\n'),
-    );
-    await untilSignal();
-    say('stopping…');
-    await demo.stop();
-  });
+  // The implementation is loaded on use, so `--help` and other commands do not pay for its imports.
+  cmd.action(async (flags: DemoFlags) => (await import('../actions/demo.js')).runDemo(flags));
 };

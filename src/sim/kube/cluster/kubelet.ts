@@ -15,6 +15,7 @@ import {
   runInitContainers,
   startFlanneld,
 } from './flannel-pod.js';
+import { firstPullFailure, type PullFailure } from './image-pull.js';
 import { hex64, isoSeconds } from './names.js';
 import { type Container, isTerminating, nodeInternalIP, podPhase, podSpec } from './objects.js';
 import { buildPodStatus, type ContainerView, type PodStatusInput } from './pod-status.js';
@@ -42,6 +43,8 @@ interface PodRuntime {
   sandboxId?: string;
   podIP?: string;
   crashes: number;
+  /** Failed image pulls in a row (the first is ErrImagePull, later ones ImagePullBackOff). */
+  pullFailures: number;
   initDone: boolean;
   containerIds: Map<string, string>;
   timer?: NodeJS.Timeout;
@@ -136,6 +139,7 @@ export class Kubelet {
       phase: 'pending',
       attempts: 0,
       crashes: 0,
+      pullFailures: 0,
       initDone: false,
       containerIds: new Map(),
     };
@@ -287,9 +291,63 @@ export class Kubelet {
       rt.podIP = result.ip;
     }
 
+    const pull = firstPullFailure(spec, this.host.unreachableRegistries);
+    if (pull) return this.pullFailed(rt, pod, pull);
+    rt.pullFailures = 0;
+
     if (isProbePod(pod)) this.startProbe(rt, pod);
     else if (isFlannelPod(this.ctx.store, pod)) this.startFlannel(rt, pod);
     else this.startRegular(rt, pod);
+  }
+
+  /**
+   * An image the node cannot pull: the containers before it ran (init containers run one by one), the
+   * failing one waits in ErrImagePull and then ImagePullBackOff, the rest wait; retried with back-off.
+   */
+  private pullFailed(rt: PodRuntime, pod: KubeObject, pull: PullFailure): void {
+    const spec = podSpec(pod);
+    const now = isoSeconds();
+    const inits = spec.initContainers ?? [];
+    const failingInit =
+      pull.list === 'initContainers' ? inits.findIndex((c) => c.name === pull.container) : -1;
+    const ranInits = failingInit >= 0 ? inits.slice(0, failingInit) : inits;
+    if (!rt.initDone && ranInits.length === inits.length && isFlannelPod(this.ctx.store, pod)) {
+      // Every init container ran (only a regular container's image is missing): their copies happened.
+      for (const c of inits) this.runContainerEvents(pod, c, 'initContainers');
+      runInitContainers(this.ctx.store, this.host, pod);
+      rt.initDone = true;
+      this.updateNodeStatus();
+    }
+    rt.pullFailures++;
+    const fieldPath = `spec.${pull.list}{${pull.container}}`;
+    const first = rt.pullFailures === 1;
+    if (first) {
+      this.event(pod, 'Normal', 'Pulling', `Pulling image "${pull.image}"`, fieldPath);
+      this.event(pod, 'Warning', 'Failed', `Failed to pull image "${pull.image}": ${pull.error}`, fieldPath);
+      this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull', fieldPath);
+    } else {
+      this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${pull.image}"`, fieldPath);
+      this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff', fieldPath);
+    }
+    const waiting = first
+      ? { reason: 'ErrImagePull', message: pull.error }
+      : { reason: 'ImagePullBackOff', message: `Back-off pulling image "${pull.image}"` };
+    const wait = (c: Container, fallback: string): ContainerView => ({
+      name: c.name,
+      state: { waiting: c.name === pull.container ? waiting : { reason: fallback } },
+    });
+    this.writeStatus(rt, {
+      phase: 'Pending',
+      ...this.ips(pod, rt),
+      sandboxReady: true,
+      initContainers: inits.map((c, i) =>
+        failingInit < 0 || i < failingInit ? this.completedInit(rt, c, now) : wait(c, 'PodInitializing'),
+      ),
+      containers: spec.containers.map((c) =>
+        wait(c, inits.length > 0 && failingInit >= 0 ? 'PodInitializing' : 'ContainerCreating'),
+      ),
+    });
+    this.retryLater(rt, this.opts.retryIntervalMs * Math.min(2 ** (rt.pullFailures - 1), 4));
   }
 
   private startRegular(rt: PodRuntime, pod: KubeObject): void {

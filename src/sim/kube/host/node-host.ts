@@ -46,12 +46,15 @@ export class NodeHost {
   /** Absolute path of the node's `/` on this machine: `<baseDir>/nodes/<name>`. */
   readonly root: string;
   readonly runtime: Runtime;
+  /** Registries the node cannot pull from (scenario `host.unreachableRegistries`). */
+  readonly unreachableRegistries: readonly string[];
   private deviceList: Device[] = [];
 
   private constructor(root: string, node: ScenarioNode) {
     this.name = node.name;
     this.root = root;
     this.runtime = node.runtime;
+    this.unreachableRegistries = [...node.host.unreachableRegistries];
   }
 
   /**

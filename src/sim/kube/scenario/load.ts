@@ -9,18 +9,10 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../../../util/errors.js';
 import { intToIp, ipToInt } from '../host/ipv4.js';
+import { BUILTIN_SCENARIOS } from './builtin-names.js';
 import { kubeObjectSchema, nodeSchema, scenarioSchema, type Scenario, type ScenarioNode } from './schema.js';
 
-export const BUILTIN_SCENARIOS = [
-  'healthy',
-  'flannel-missing',
-  'flannel-config-corrupt',
-  'flannel-crashloop',
-  'podcidr-missing',
-  'ipam-leak',
-  'stale-cni0',
-  'cni-conflict',
-] as const;
+export { BUILTIN_SCENARIOS };
 
 /** Directory holding the built-in scenario files (`<name>.yaml`). */
 export const BUILTIN_SCENARIO_DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));

@@ -146,6 +146,13 @@ export const hostSchema = z.strictObject({
   netns: z
     .array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a netns name like cni-1234abcd-...'))
     .default([]),
+  /**
+   * Registries the node cannot reach (DNS or egress blocked), e.g. `ghcr.io`: their images are not on the
+   * node and pulling them fails (ErrImagePull, then ImagePullBackOff).
+   */
+  unreachableRegistries: z
+    .array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a registry host like ghcr.io'))
+    .default([]),
 });
 export type HostSpec = z.output<typeof hostSchema>;
 
@@ -178,7 +185,14 @@ export const nodeSchema = z.strictObject({
   /** Initial conditions; the simulated kubelet/flanneld keep them up to date afterwards. */
   conditions: z.array(conditionSchema).default([]),
   maxPods: z.number().int().min(1).default(110),
-  host: hostSchema.default({ files: {}, cniBinaries: {}, devices: [], ipam: [], netns: [] }),
+  host: hostSchema.default({
+    files: {},
+    cniBinaries: {},
+    devices: [],
+    ipam: [],
+    netns: [],
+    unreachableRegistries: [],
+  }),
 });
 export type ScenarioNode = z.output<typeof nodeSchema>;
 
@@ -240,7 +254,10 @@ export const scenarioSchema = z
     name: dnsName,
     description: z.string().min(1),
     rootCause: rootCauseSchema,
-    kubernetesVersion: z.string().regex(/^v1\.\d+\.\d+$/, 'must be a version like v1.33.4'),
+    // Distributions add build metadata (k3s: v1.33.4+k3s1, RKE2: v1.33.4+rke2r1).
+    kubernetesVersion: z
+      .string()
+      .regex(/^v1\.\d+\.\d+(\+[0-9A-Za-z.-]+)?$/, 'must be a version like v1.33.4 or v1.33.4+k3s1'),
     nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
     objects: z.array(kubeObjectSchema).default([]),
     failure: failureSchema.default({ sandbox: [] }),

@@ -1,0 +1,219 @@
+import { userInfo } from 'node:os';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  RbacAuthorizationV1Api,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { z } from 'zod';
+import type { KubeClients } from '../../checks/types.js';
+import { loadClustersFile } from '../../config/clusters.js';
+import { configureLoggingFromEnv, loadEnv } from '../../config/env.js';
+import { ConfigError, isConfigError } from '../../config/issues.js';
+import { createRedis } from '../../coordination/redis-connection.js';
+import type { DiagnosisDocument } from '../../diagnosis/assemble.js';
+import { formatDiagnosisReport, progressLines } from '../../diagnosis/report-text.js';
+import {
+  DEFAULT_PROBE_DEADLINE_SECONDS,
+  DEFAULT_PROBE_NAMESPACE,
+  DiagnosisService,
+} from '../../diagnosis/service.js';
+import type { DiagnosisProgress } from '../../diagnosis/types.js';
+import { IncidentStore } from '../../incidents/store.js';
+import { kubeConfigForCluster } from '../../kube/kubeconfig.js';
+import { assertRedisReachable } from '../../queue/connection.js';
+import { loadRunbooks } from '../../runbooks/load.js';
+import { UserError } from '../../util/errors.js';
+import { resolveClustersPath, resolveRunbooksDir } from '../options.js';
+import { untilSignal } from '../signals.js';
+
+export interface DiagnoseFlags {
+  json?: boolean;
+  node?: string[];
+  clusters?: string;
+  runbooks?: string;
+  timeout: string;
+}
+
+const timeoutSchema = z
+  .string()
+  .regex(/^\d+$/, '--timeout must be a whole number of seconds')
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .min(1, '--timeout must be at least 1 second')
+      .max(3600, '--timeout must be at most 3600 seconds'),
+  );
+
+/** Exit codes of `diagnose` (SPEC): 0 healthy, 1 problems found, 2 could not diagnose. */
+export function diagnoseExitCode(d: DiagnosisDocument): 0 | 1 | 2 {
+  if (d.healthy) return 0;
+  if (d.causes.length > 0 || d.checks.some((c) => c.status === 'fail')) return 1;
+  return 2;
+}
+
+/** `flannel-ops diagnose CLUSTER`: one diagnosis through the queue; resolves to its exit code. */
+export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Promise<number> {
+  const timeout = timeoutSchema.safeParse(flags.timeout);
+  if (!timeout.success) throw new UserError(timeout.error.issues.map((i) => i.message).join('; '), 2);
+  const env = asCouldNotDiagnose(() => loadEnv());
+  configureLoggingFromEnv({ ...env, logLevel: env.logLevel === 'info' ? 'warn' : env.logLevel });
+  const config = asCouldNotDiagnose(() => loadClustersFile(resolveClustersPath(flags)));
+  const cluster = config.clusters.find((c) => c.name === clusterName);
+  if (!cluster) {
+    throw new UserError(
+      `unknown cluster "${clusterName}" (clusters in ${config.file}: ${config.clusters.map((c) => c.name).join(', ')})`,
+      2,
+    );
+  }
+  const runbooks = asCouldNotDiagnose(() => loadRunbooks(resolveRunbooksDir(flags)));
+  // Checked now so a broken kubeconfig stops here; other clusters' clients are made on demand, because this
+  // process's workers may also pick up jobs of diagnoses other processes (the bot) started.
+  const clientsByCluster = new Map<string, KubeClients>([
+    [cluster.name, asCouldNotDiagnose(() => kubeClients(kubeConfigForCluster(cluster)))],
+  ]);
+  const clientsFor = (name: string): KubeClients => {
+    let clients = clientsByCluster.get(name);
+    if (!clients) {
+      const entry = config.clusters.find((c) => c.name === name);
+      if (!entry) throw new Error(`cluster "${name}" is not in ${config.file}`);
+      clients = kubeClients(kubeConfigForCluster(entry));
+      clientsByCluster.set(name, clients);
+    }
+    return clients;
+  };
+  await assertRedisReachable(env.redisUrl);
+
+  const redis = createRedis(env.redisUrl);
+  const store = new IncidentStore({ redis, prefix: env.keyPrefix });
+  const service = new DiagnosisService({
+    redis: env.redisUrl,
+    prefix: env.keyPrefix,
+    store,
+    runbooks,
+    clients: clientsFor,
+    probe: {
+      namespace: DEFAULT_PROBE_NAMESPACE,
+      image: env.probeImage,
+      concurrency: cluster.remediation.probeConcurrency,
+      deadlineSeconds: DEFAULT_PROBE_DEADLINE_SECONDS,
+    },
+  });
+  const view = new ProgressView(process.stderr);
+  let diagnosisId: string | undefined;
+  // Snapshots can arrive before start() returns the id: keep the latest per diagnosis until then.
+  const early = new Map<string, DiagnosisProgress>();
+  service.on('progress', (p) => {
+    if (diagnosisId === undefined) early.set(p.id, p);
+    else if (p.id === diagnosisId) view.update(p);
+  });
+  const interrupted = untilSignal().then((signal) => {
+    throw new UserError(`could not diagnose: interrupted (${signal})`, 2);
+  });
+  interrupted.catch(() => undefined);
+  try {
+    const run = (async () => {
+      const { id } = await service.start({
+        cluster: cluster.name,
+        ...(flags.node?.length ? { nodes: flags.node } : {}),
+        requestedBy: `cli:${safeUserName()}`,
+      });
+      diagnosisId = id;
+      const current = early.get(id);
+      early.clear();
+      if (current) view.update(current);
+      return service.result(id, timeout.data * 1000);
+    })();
+    const diagnosis = await Promise.race([run, interrupted]);
+    view.finish();
+    process.stdout.write(
+      flags.json ? `${JSON.stringify(diagnosis, null, 2)}\n` : formatDiagnosisReport(diagnosis),
+    );
+    return diagnoseExitCode(diagnosis);
+  } finally {
+    view.finish();
+    await service.close();
+    await store.close();
+    redis.disconnect();
+  }
+}
+
+function kubeClients(kubeConfig: KubeConfig): KubeClients {
+  return {
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    apps: kubeConfig.makeApiClient(AppsV1Api),
+    rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
+    version: kubeConfig.makeApiClient(VersionApi),
+  };
+}
+
+/** Configuration problems stop a diagnosis: exit code 2 ("could not diagnose"), same message. */
+function asCouldNotDiagnose<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (isConfigError(err) && err.exitCode !== 2) throw new ConfigError(err.problems, 2);
+    throw err;
+  }
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Live progress on stderr: rewritten in place on a terminal, one plain line per change otherwise. */
+class ProgressView {
+  private shownLines = 0;
+  private finished = false;
+  private latest?: DiagnosisProgress;
+  private timer?: NodeJS.Timeout;
+  private readonly printed = new Map<string, string>();
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(p: DiagnosisProgress): void {
+    if (this.finished) return;
+    if (this.stream.isTTY) {
+      // Redraw at most ~12 times a second: a diagnosis sends many snapshots in bursts.
+      this.latest = p;
+      this.timer ??= setTimeout(() => this.draw(), 80);
+      return;
+    }
+    for (const check of p.checks) {
+      if (check.state === 'pending' || check.state === 'running') continue;
+      const line = `${check.state} ${check.id}${check.summary ? `: ${check.summary}` : ''}`;
+      if (this.printed.get(check.id) === line) continue;
+      this.printed.set(check.id, line);
+      this.stream.write(`diagnose: ${line}\n`);
+    }
+    const probes = `probes ${p.probes.done + p.probes.failed}/${p.probes.total}`;
+    if (p.probes.total > 0 && this.printed.get('(probes)') !== probes) {
+      this.printed.set('(probes)', probes);
+      this.stream.write(`diagnose: ${probes}${p.probes.failed ? ` (${p.probes.failed} failed)` : ''}\n`);
+    }
+  }
+
+  /** Draws the last snapshot (on a terminal) and stops. */
+  finish(): void {
+    if (this.finished) return;
+    if (this.timer) this.draw();
+    this.finished = true;
+  }
+
+  private draw(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.latest) return;
+    const width = Math.max(20, (this.stream.columns || 120) - 1);
+    const lines = progressLines(this.latest).map((l) => l.slice(0, width));
+    const rewind = this.shownLines > 0 ? `\x1b[${this.shownLines}F` : '';
+    this.stream.write(`${rewind}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
+    this.shownLines = lines.length;
+  }
+}
