@@ -2,7 +2,7 @@
  * Validation of Flannel's ConfigMap keys (domain/flannel.md §3): net-conf.json (Network, SubnetLen,
  * Backend...) and cni-conf.json (the conflist install-cni copies to /etc/cni/net.d). Pure.
  */
-import { parseIpv4Cidr } from './cidr.js';
+import { parseIpv4Cidr } from '../../util/ipv4.js';
 
 export interface NetConf {
   network?: string;

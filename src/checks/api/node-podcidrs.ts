@@ -3,7 +3,7 @@
  * two nodes' ranges overlap (flanneld's kube subnet manager takes the node's podCIDR as its lease).
  */
 import type { CheckDefinition, Finding } from '../types.js';
-import { cidrContains, findOverlaps, isIpv6Cidr, parseIpv4Cidr, type Ipv4Cidr } from './cidr.js';
+import { cidrContainsCidr, findOverlaps, isIpv6, parseIpv4Cidr, type Ipv4Cidr } from '../../util/ipv4.js';
 import { evaluation, gatherNodes, listSome, plural, type Evaluation } from './common.js';
 import { detectEmbedded, gatherFlannelConfigMap, gatherFlannelDaemonSets } from './flannel-objects.js';
 import { parseNetConf } from './netconf.js';
@@ -24,7 +24,7 @@ export function evaluateNodePodCidrs(facts: NodePodCidrsFacts): Evaluation {
   const cmd = `kubectl get nodes -o custom-columns=NAME:.metadata.name,PODCIDR:.spec.podCIDR`;
   const missing = facts.nodes.filter((n) => n.podCIDRs.length === 0).map((n) => n.name);
   const ipv4 = facts.nodes.flatMap((n) =>
-    n.podCIDRs.filter((c) => !isIpv6Cidr(c)).map((c) => ({ name: n.name, text: c, cidr: parseIpv4Cidr(c) })),
+    n.podCIDRs.filter((c) => !isIpv6(c)).map((c) => ({ name: n.name, text: c, cidr: parseIpv4Cidr(c) })),
   );
   const network = facts.network ? parseIpv4Cidr(facts.network) : undefined;
   const podCIDRs = Object.fromEntries(facts.nodes.map((n) => [n.name, n.podCIDRs[0] ?? null]));
@@ -53,7 +53,7 @@ export function evaluateNodePodCidrs(facts: NodePodCidrsFacts): Evaluation {
   const valid = ipv4.filter((r): r is { name: string; text: string; cidr: Ipv4Cidr } => !!r.cidr);
 
   if (network) {
-    const outside = valid.filter((r) => !cidrContains(network, r.cidr));
+    const outside = valid.filter((r) => !cidrContainsCidr(network, r.cidr));
     if (outside.length > 0) {
       const lines = [
         `${facts.networkSource ?? 'net-conf.json'}: Network ${facts.network}`,

@@ -6,7 +6,7 @@
  */
 import type { CheckDefinition, Finding } from '../types.js';
 import { classifySandboxMessage, type ErrorClass } from '../../detect/classify.js';
-import { parseIpv4Cidr, usablePodIps } from './cidr.js';
+import { parseIpv4Cidr, usablePodIps } from '../../util/ipv4.js';
 import { clip, evaluation, gatherNodes, listSome, numberParam, plural, type Evaluation } from './common.js';
 import { podKey, summarizePod, type PodSummary } from './summaries.js';
 

@@ -5,7 +5,9 @@
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ProbeReport } from '../probe/schema.js';
-import type { CheckContext, CheckResult, CheckStatus, Finding } from '../types.js';
+import type { CheckId } from '../catalog.js';
+import type { CheckContext, CheckDefinition, CheckResult, CheckStatus, Finding } from '../types.js';
+import { isIpv6 } from '../../util/ipv4.js';
 
 export const FLANNEL_LABEL = 'app=flannel';
 
@@ -99,7 +101,7 @@ async function readNodeOrUndefined(ctx: CheckContext, name: string): Promise<V1N
 function describeNode(node: V1Node | undefined): Pick<NodeFacts, 'podCIDR' | 'maxPods' | 'backendType'> {
   if (!node) return {};
   const cidrs = [node.spec?.podCIDR, ...(node.spec?.podCIDRs ?? [])].filter((c): c is string => !!c);
-  const podCIDR = cidrs.find((c) => !c.includes(':'));
+  const podCIDR = cidrs.find((c) => !isIpv6(c));
   const pods = Number(node.status?.allocatable?.pods);
   const backendType = node.metadata?.annotations?.['flannel.alpha.coreos.com/backend-type'];
   return {
@@ -169,6 +171,22 @@ export function evaluatePerNode(
       : ({ status: 'error', summary: `probe failed: ${nf.probe.error}` } satisfies NodeOutcome),
   }));
   return mergeNodeOutcomes(outcomes);
+}
+
+/** A node check: gathers what it `needs` besides the probe reports and runs `evaluateNode` per node. */
+export function nodeCheck(def: {
+  id: CheckId;
+  title: string;
+  needs: GatherOptions;
+  evaluateNode: NodeEvaluator;
+}): CheckDefinition<NodeCheckFacts> {
+  return {
+    id: def.id,
+    scope: 'node',
+    title: def.title,
+    gather: (ctx) => gatherNodeFacts(ctx, def.needs),
+    evaluate: (facts, params) => evaluatePerNode(facts, params, def.evaluateNode),
+  };
 }
 
 const STATUS_RANK: Record<CheckStatus, number> = { skipped: 0, ok: 1, warn: 2, error: 3, fail: 4 };

@@ -4,16 +4,7 @@
  * by a Multus config that sorts before it).
  */
 import type { CniConfigFile, ProbeReport } from '../probe/schema.js';
-import type { CheckDefinition } from '../types.js';
-import {
-  evaluatePerNode,
-  gatherNodeFacts,
-  type NodeCheckFacts,
-  type NodeOutcome,
-  type ProbedNode,
-} from './common.js';
-
-export type Facts = NodeCheckFacts;
+import { nodeCheck, type NodeCheckFacts, type NodeOutcome, type ProbedNode } from './common.js';
 
 function runsFlannel(c: CniConfigFile): boolean {
   return c.plugins.some((p) => p.type === 'flannel');
@@ -211,10 +202,9 @@ function corruptFlannel(c: CniConfigFile, report: ProbeReport, facts: Record<str
   };
 }
 
-export const check: CheckDefinition<Facts> = {
+export const check = nodeCheck({
   id: 'node-cni-config',
-  scope: 'node',
   title: 'CNI config on the node',
-  gather: (ctx) => gatherNodeFacts(ctx, { flannel: true }),
-  evaluate: (facts, params) => evaluatePerNode(facts, params, evaluateNode),
-};
+  needs: { flannel: true },
+  evaluateNode,
+});

@@ -4,17 +4,7 @@
  * plugins release (flannel#1730, #1847), so the two kinds of gap have different fixes.
  */
 import { REQUIRED_CNI_PLUGINS } from '../probe/schema.js';
-import type { CheckDefinition } from '../types.js';
-import {
-  evaluatePerNode,
-  gatherNodeFacts,
-  stringList,
-  type NodeCheckFacts,
-  type NodeOutcome,
-  type ProbedNode,
-} from './common.js';
-
-export type Facts = NodeCheckFacts;
+import { nodeCheck, stringList, type NodeCheckFacts, type NodeOutcome, type ProbedNode } from './common.js';
 
 export function evaluateNode(
   nf: ProbedNode,
@@ -87,10 +77,9 @@ export function evaluateNode(
   };
 }
 
-export const check: CheckDefinition<Facts> = {
+export const check = nodeCheck({
   id: 'node-cni-plugins',
-  scope: 'node',
   title: 'CNI plugin binaries on the node',
-  gather: (ctx) => gatherNodeFacts(ctx, { flannel: true }),
-  evaluate: (facts, params) => evaluatePerNode(facts, params, evaluateNode),
-};
+  needs: { flannel: true },
+  evaluateNode,
+});

@@ -5,17 +5,14 @@
  * Also records vxlan VNI/port/MTU and the NIC MTU for the network report.
  */
 import type { NetDevice } from '../probe/schema.js';
-import type { CheckDefinition } from '../types.js';
+import { nodeCheck, type NodeCheckFacts, type NodeOutcome, type ProbedNode } from './common.js';
 import {
-  evaluatePerNode,
-  gatherNodeFacts,
-  type NodeCheckFacts,
-  type NodeOutcome,
-  type ProbedNode,
-} from './common.js';
-import { cidrContains, formatIpv4, gatewayCidr, networkString, parseCidr } from './ipv4.js';
-
-export type Facts = NodeCheckFacts;
+  cidrContainsAddress,
+  formatIpv4,
+  formatIpv4Cidr,
+  gatewayCidr,
+  parseIpv4Cidr,
+} from '../../util/ipv4.js';
 
 /** The device each backend creates (flannel.<VNI> for vxlan; none for host-gw). */
 function backendDevice(devices: NetDevice[], backend: string): NetDevice | undefined {
@@ -67,13 +64,13 @@ export function evaluateNode(
     };
   }
   const backend = nf.backendType ?? 'vxlan';
-  const podCidr = parseCidr(nf.podCIDR);
-  const subnet = parseCidr(report.subnetEnv.subnet);
+  const podCidr = parseIpv4Cidr(nf.podCIDR);
+  const subnet = parseIpv4Cidr(report.subnetEnv.subnet);
   // FLANNEL_SUBNET is what the bridge plugin is told to use; the podCIDR is what it should be.
   const expected = podCidr
     ? gatewayCidr(podCidr)
     : subnet
-      ? `${formatIpv4(subnet.ip)}/${subnet.prefix}`
+      ? `${formatIpv4(subnet.address)}/${subnet.prefix}`
       : undefined;
   const cni0 = devices.find((d) => d.name === 'cni0');
   const overlay = backendDevice(devices, backend);
@@ -133,11 +130,16 @@ export function evaluateNode(
     evidence.push(
       `ip -d link show ${overlay.name}: ${overlay.type}${vx ? ` id ${vx.id}${vx.dstport ? ` dstport ${vx.dstport}` : ''}` : ''}${overlay.mtu ? ` mtu ${overlay.mtu}` : ''}${overlay.ipv4.length ? `, ${overlay.ipv4.map((a) => a.cidr).join(', ')}` : ''}`,
     );
-    const addr = parseCidr(overlay.ipv4[0]?.cidr);
-    if (podCidr && addr && overlay.name.startsWith('flannel.') && !cidrContains(podCidr, addr.ip)) {
+    const addr = parseIpv4Cidr(overlay.ipv4[0]?.cidr);
+    if (
+      podCidr &&
+      addr &&
+      overlay.name.startsWith('flannel.') &&
+      !cidrContainsAddress(podCidr, addr.address)
+    ) {
       if (status === 'ok') status = 'warn';
       problems.push(
-        `${overlay.name} address ${formatIpv4(addr.ip)} is outside podCIDR ${networkString(podCidr)}`,
+        `${overlay.name} address ${formatIpv4(addr.address)} is outside podCIDR ${formatIpv4Cidr(podCidr)}`,
       );
       evidence.push(
         `${overlay.name} carries ${overlay.ipv4[0].cidr}, outside the node podCIDR ${nf.podCIDR} (flannel.1 and cni0 out of sync)`,
@@ -177,10 +179,9 @@ export function evaluateNode(
   return { status, summary, evidence, findings, facts };
 }
 
-export const check: CheckDefinition<Facts> = {
+export const check = nodeCheck({
   id: 'node-devices',
-  scope: 'node',
   title: 'cni0 and Flannel devices on the node',
-  gather: (ctx) => gatherNodeFacts(ctx, { flannel: true }),
-  evaluate: (facts, params) => evaluatePerNode(facts, params, evaluateNode),
-};
+  needs: { flannel: true },
+  evaluateNode,
+});

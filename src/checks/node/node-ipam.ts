@@ -4,26 +4,17 @@
  * reservation counts as leaked only when its IP is no pod's IP on the node; the release action
  * re-checks owners against the runtime's sandboxes before it removes anything.
  */
-import type { CheckDefinition } from '../types.js';
+import { ipamNetworkName, nodeCheck, type NodeOutcome, type ProbedNode } from './common.js';
 import {
-  evaluatePerNode,
-  gatherNodeFacts,
-  ipamNetworkName,
-  type NodeCheckFacts,
-  type NodeOutcome,
-  type ProbedNode,
-} from './common.js';
-import {
-  cidrContains,
+  cidrContainsAddress,
   compareIps,
-  hostLocalRangeSize,
-  networkString,
-  parseCidr,
+  formatIpv4Cidr,
   parseIpv4,
+  parseIpv4Cidr,
   summarizeIps,
-} from './ipv4.js';
-
-export type Facts = NodeCheckFacts;
+  usablePodIps,
+  type Ipv4Cidr,
+} from '../../util/ipv4.js';
 
 /** A handful of unmatched reservations can be sandboxes whose pod status is not written yet. */
 const TRANSIENT_LEAKS = 2;
@@ -40,8 +31,8 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
       evidence: [`${dir} exists but the probe cannot list it`],
     };
   }
-  const podCidr = parseCidr(nf.podCIDR) ?? parseCidr(report.subnetEnv.subnet);
-  const rangeSize = podCidr ? hostLocalRangeSize(podCidr) : undefined;
+  const podCidr = parseIpv4Cidr(nf.podCIDR) ?? parseIpv4Cidr(report.subnetEnv.subnet);
+  const rangeSize = podCidr ? usablePodIps(podCidr.prefix) : undefined;
   const pods = nf.pods ?? [];
   const usedIps = new Set(pods.flatMap((p) => p.ips));
   const usedInRange = podCidr ? [...usedIps].filter((ip) => inCidr(podCidr, ip)) : [...usedIps];
@@ -63,7 +54,7 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
     leaked: leaked.length,
   };
   const rangeText = podCidr
-    ? `podCIDR ${networkString(podCidr)} holds ${rangeSize} pod IPs`
+    ? `podCIDR ${formatIpv4Cidr(podCidr)} holds ${rangeSize} pod IPs`
     : 'no podCIDR known';
   const evidence = [
     network
@@ -90,13 +81,13 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
     ];
     return {
       status: 'fail',
-      summary: `${usedInRange.length} running pods fill the ${rangeSize}-IP range ${networkString(podCidr!)}`,
+      summary: `${usedInRange.length} running pods fill the ${rangeSize}-IP range ${formatIpv4Cidr(podCidr!)}`,
       evidence: lines,
       findings: [
         {
           cause: 'ipam-exhausted',
           confidence: 0.9,
-          summary: `real pods use all ${rangeSize} IPs of ${networkString(podCidr!)}: the node needs a larger pod range (SubnetLen / --node-cidr-mask-size) or a lower --max-pods`,
+          summary: `real pods use all ${rangeSize} IPs of ${formatIpv4Cidr(podCidr!)}: the node needs a larger pod range (SubnetLen / --node-cidr-mask-size) or a lower --max-pods`,
           evidence: lines,
         },
       ],
@@ -121,7 +112,7 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
     leakedInRange.length > TRANSIENT_LEAKS && leakedInRange.length >= Math.min(10, (rangeSize ?? 0) * 0.1);
   const confidence = full ? 0.95 : significant ? 0.7 : leakedInRange.length ? 0.35 : 0.3;
   const summary = full
-    ? `${leakedInRange.length} leaked reservations fill ${dir}: the range ${networkString(podCidr!)} is exhausted while only ${usedInRange.length} pods use it`
+    ? `${leakedInRange.length} leaked reservations fill ${dir}: the range ${formatIpv4Cidr(podCidr!)} is exhausted while only ${usedInRange.length} pods use it`
     : leakedInRange.length
       ? `${leakedInRange.length} host-local reservations in ${dir} belong to no pod on the node`
       : `${leakedOutside.length} stale reservations from an old podCIDR remain in ${dir}`;
@@ -142,15 +133,14 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
   };
 }
 
-function inCidr(cidr: NonNullable<ReturnType<typeof parseCidr>>, ip: string): boolean {
+function inCidr(cidr: Ipv4Cidr, ip: string): boolean {
   const n = parseIpv4(ip);
-  return n !== undefined && cidrContains(cidr, n);
+  return n !== undefined && cidrContainsAddress(cidr, n);
 }
 
-export const check: CheckDefinition<Facts> = {
+export const check = nodeCheck({
   id: 'node-ipam',
-  scope: 'node',
   title: 'host-local IP reservations on the node',
-  gather: (ctx) => gatherNodeFacts(ctx, { pods: true }),
-  evaluate: (facts, params) => evaluatePerNode(facts, params, evaluateNode),
-};
+  needs: { pods: true },
+  evaluateNode,
+});

@@ -5,16 +5,7 @@
  * The API cannot say which namespace belongs to which sandbox: the names listed are candidates the
  * removal action checks against the runtime (`crictl inspectp`) before deleting any.
  */
-import type { CheckDefinition } from '../types.js';
-import {
-  evaluatePerNode,
-  gatherNodeFacts,
-  type NodeCheckFacts,
-  type NodeOutcome,
-  type ProbedNode,
-} from './common.js';
-
-export type Facts = NodeCheckFacts;
+import { nodeCheck, type NodeOutcome, type ProbedNode } from './common.js';
 
 export function evaluateNode(nf: ProbedNode): NodeOutcome {
   const netns = nf.probe.report.netns;
@@ -63,10 +54,9 @@ export function evaluateNode(nf: ProbedNode): NodeOutcome {
   };
 }
 
-export const check: CheckDefinition<Facts> = {
+export const check = nodeCheck({
   id: 'node-netns',
-  scope: 'node',
   title: 'Leftover network namespaces on the node',
-  gather: (ctx) => gatherNodeFacts(ctx, { pods: true }),
-  evaluate: (facts, params) => evaluatePerNode(facts, params, evaluateNode),
-};
+  needs: { pods: true },
+  evaluateNode,
+});

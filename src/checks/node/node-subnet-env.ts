@@ -4,17 +4,14 @@
  * podCIDR gateway (domain/flannel.md §3). The fix is always flanneld's, never a hand-written or
  * copied file (§6 anti-patterns).
  */
-import type { CheckDefinition } from '../types.js';
+import { nodeCheck, type NodeCheckFacts, type NodeOutcome, type ProbedNode } from './common.js';
 import {
-  evaluatePerNode,
-  gatherNodeFacts,
-  type NodeCheckFacts,
-  type NodeOutcome,
-  type ProbedNode,
-} from './common.js';
-import { cidrWithin, gatewayCidr, networkString, parseCidr, sameNetwork } from './ipv4.js';
-
-export type Facts = NodeCheckFacts;
+  cidrContainsCidr,
+  formatIpv4Cidr,
+  gatewayCidr,
+  parseIpv4Cidr,
+  sameNetwork,
+} from '../../util/ipv4.js';
 
 export const SUBNET_ENV_KEYS = [
   'FLANNEL_NETWORK',
@@ -97,9 +94,9 @@ export function evaluateNode(
     };
   }
 
-  const subnet = parseCidr(env.subnet);
-  const network = parseCidr(env.network);
-  const podCidr = parseCidr(nf.podCIDR);
+  const subnet = parseIpv4Cidr(env.subnet);
+  const network = parseIpv4Cidr(env.network);
+  const podCidr = parseIpv4Cidr(nf.podCIDR);
   if (!subnet || !network) {
     const evidence = [shown, `FLANNEL_SUBNET/FLANNEL_NETWORK are not IPv4 CIDRs`];
     return {
@@ -138,7 +135,7 @@ export function evaluateNode(
     return { status: 'ok', summary: `FLANNEL_SUBNET=${env.subnet}`, evidence: [shown], facts };
   }
   const evidence = [shown, `node podCIDR ${nf.podCIDR} (gateway ${gatewayCidr(podCidr)})`];
-  if (!cidrWithin(podCidr, network)) {
+  if (!cidrContainsCidr(network, podCidr)) {
     return {
       status: 'fail',
       summary: `podCIDR ${nf.podCIDR} lies outside FLANNEL_NETWORK ${env.network}`,
@@ -163,7 +160,7 @@ export function evaluateNode(
         {
           cause: 'flannel-pod-failing',
           confidence: 0.5,
-          summary: `${env.path} is stale (FLANNEL_SUBNET ${networkString(subnet)} is not the node podCIDR ${nf.podCIDR}): flanneld has not rewritten it since the podCIDR changed; restart the Flannel pod on the node`,
+          summary: `${env.path} is stale (FLANNEL_SUBNET ${formatIpv4Cidr(subnet)} is not the node podCIDR ${nf.podCIDR}): flanneld has not rewritten it since the podCIDR changed; restart the Flannel pod on the node`,
           evidence,
         },
       ],
@@ -178,10 +175,9 @@ export function evaluateNode(
   };
 }
 
-export const check: CheckDefinition<Facts> = {
+export const check = nodeCheck({
   id: 'node-subnet-env',
-  scope: 'node',
   title: 'Flannel subnet.env on the node',
-  gather: (ctx) => gatherNodeFacts(ctx, { flannel: true }),
-  evaluate: (facts, params) => evaluatePerNode(facts, params, evaluateNode),
-};
+  needs: { flannel: true },
+  evaluateNode,
+});

@@ -99,19 +99,14 @@ export function parseAddrLines(lines: readonly string[]): AddrEntry[] {
   return entries;
 }
 
-interface LinkEntry {
+/** What the link lines say of a device; `kind` (from `-d`) becomes the device type. */
+type LinkEntry = Pick<
+  NetDevice,
+  'name' | 'peer' | 'flags' | 'mtu' | 'state' | 'master' | 'linkType' | 'mac' | 'vxlan'
+> & {
   index: number;
-  name: string;
-  peer?: string;
-  flags: string[];
-  mtu?: number;
-  state?: string;
-  master?: string;
-  linkType?: string;
-  mac?: string;
   kind?: string;
-  vxlan?: VxlanDetails;
-}
+};
 
 const LINK_HEADER = /^(\d+):\s+([^\s:@]+)(?:@([^\s:]+))?:\s+<([^>]*)>(.*)$/;
 

@@ -5,17 +5,8 @@
 import { SEEDED_GROUPS, SEEDED_USERS } from './seed.js';
 import type { EmulatorChannel, EmulatorMessage, EmulatorUser, EmulatorUserGroup } from './types.js';
 
-interface StoredMessage {
-  ts: string;
-  thread_ts?: string;
-  channel: string;
-  user: string;
-  text: string;
-  blocks?: unknown[];
-  edited?: { user: string; ts: string };
-  ephemeral_to?: string;
-  replies: StoredMessage[];
-}
+/** The store's own records; callers only ever get toPublic() copies of them. */
+type StoredMessage = EmulatorMessage;
 
 export interface NewMessage {
   channel: string;

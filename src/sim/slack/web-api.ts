@@ -214,6 +214,26 @@ export class WebApi {
     return channel.id;
   }
 
+  /** chat.postMessage and chat.postEphemeral: blocks are checked first, then text; one must be given. */
+  private postAsBot(
+    channel: string,
+    params: Params,
+    args: { text?: string; thread_ts?: string },
+    ephemeralTo?: string,
+  ): EmulatorMessage {
+    const blocks = readBlocks(params.blocks);
+    const text = readText(args.text);
+    if ((text === undefined || text === '') && blocks === undefined) throw new SlackApiError('no_text');
+    return this.deps.store.post({
+      channel,
+      user: BOT_USER_ID,
+      text: text ?? '',
+      blocks,
+      thread_ts: args.thread_ts || undefined,
+      ...(ephemeralTo !== undefined ? { ephemeral_to: ephemeralTo } : {}),
+    });
+  }
+
   private readonly methods: Record<string, (params: Params) => Record<string, unknown>> = {
     'api.test': (params) => ({ args: params }),
 
@@ -230,16 +250,7 @@ export class WebApi {
     'chat.postMessage': (params) => {
       const channel = this.channelId(params.channel);
       const args = parseArgs({ text: optionalString, thread_ts: optionalString }, params);
-      const blocks = readBlocks(params.blocks);
-      const text = readText(args.text);
-      if ((text === undefined || text === '') && blocks === undefined) throw new SlackApiError('no_text');
-      const message = this.deps.store.post({
-        channel,
-        user: BOT_USER_ID,
-        text: text ?? '',
-        blocks,
-        thread_ts: args.thread_ts || undefined,
-      });
+      const message = this.postAsBot(channel, params, args);
       return { channel, ts: message.ts, message: apiMessage(message, true) };
     },
 
@@ -251,17 +262,7 @@ export class WebApi {
       );
       const user = args.user === undefined ? undefined : this.deps.store.user(args.user);
       if (!user) throw new SlackApiError('user_not_found');
-      const blocks = readBlocks(params.blocks);
-      const text = readText(args.text);
-      if ((text === undefined || text === '') && blocks === undefined) throw new SlackApiError('no_text');
-      const message = this.deps.store.post({
-        channel,
-        user: BOT_USER_ID,
-        text: text ?? '',
-        blocks,
-        thread_ts: args.thread_ts || undefined,
-        ephemeral_to: user.id,
-      });
+      const message = this.postAsBot(channel, params, args, user.id);
       return { message_ts: message.ts };
     },
 

@@ -1,77 +1,27 @@
 import { resourceForKind } from '../resources.js';
 import type { KubeObject, StoreChange } from '../store.js';
-import { type ClusterContext, isStaleWrite, nsKey, splitKey } from './controller-context.js';
-import { referenceTo } from './event-recorder.js';
-import { podTemplateHash, randomSuffix } from './names.js';
-import {
-  controllerOf,
-  isPodReady,
-  isTerminating,
-  nodeFacts,
-  podFromTemplate,
-  type PodTemplate,
-  selectorString,
-} from './objects.js';
+import { OwnerController } from './controller.js';
+import type { ClusterContext } from './controller-context.js';
+import { podTemplateHash } from './names.js';
+import { isPodReady, isTerminating, nodeFacts, type PodTemplate, selectorString } from './objects.js';
 import { daemonPodFits, daemonSetTolerations, type PlacementSpec, withTolerations } from './placement.js';
-import { WorkQueue } from './work-queue.js';
-
-const SOURCE = { component: 'daemonset-controller' };
 
 /**
  * The DaemonSet controller: one pod per eligible node (nodeSelector/affinity, taints vs tolerations),
  * replacements for deleted pods under new names, template changes rolled out by deleting outdated
  * pods (RollingUpdate), and the status numbers `kubectl get ds` shows.
  */
-export class DaemonSetController {
-  private readonly queue: WorkQueue;
-  private unsubscribe: (() => void) | undefined;
-
-  constructor(private readonly ctx: ClusterContext) {
-    this.queue = new WorkQueue(
-      ctx.activity,
-      (keys) => keys.forEach((k) => this.reconcileKey(k)),
-      ctx.onError,
-    );
+export class DaemonSetController extends OwnerController {
+  constructor(ctx: ClusterContext) {
+    super(ctx, 'DaemonSet', 'Pod', 'daemonset-controller');
   }
 
-  start(): void {
-    this.unsubscribe = this.ctx.store.subscribe((c) => this.observe(c));
-    this.enqueueAll();
+  /** A node added, relabelled or tainted can change where daemon pods belong. */
+  protected override observeOther(change: StoreChange): void {
+    if (change.object.kind === 'Node') this.enqueueAll();
   }
 
-  stop(): void {
-    this.unsubscribe?.();
-    this.queue.stop();
-  }
-
-  private enqueueAll(): void {
-    for (const ds of this.ctx.store.listShared(resourceForKind('DaemonSet')))
-      this.queue.add(nsKey(ds.metadata.namespace, ds.metadata.name));
-  }
-
-  private observe(change: StoreChange): void {
-    const obj = change.object;
-    if (obj.kind === 'DaemonSet') this.queue.add(nsKey(obj.metadata.namespace, obj.metadata.name));
-    else if (obj.kind === 'Node') this.enqueueAll();
-    else if (obj.kind === 'Pod') {
-      const owner = controllerOf(obj);
-      if (owner?.kind === 'DaemonSet') this.queue.add(nsKey(obj.metadata.namespace, owner.name));
-    }
-  }
-
-  private reconcileKey(key: string): void {
-    const [namespace, name] = splitKey(key);
-    const ds = this.ctx.store.get('DaemonSet', namespace, name);
-    if (!ds || isTerminating(ds)) return;
-    try {
-      this.reconcile(ds);
-    } catch (err) {
-      if (isStaleWrite(err)) this.queue.add(key);
-      else throw err;
-    }
-  }
-
-  private reconcile(ds: KubeObject): void {
+  protected reconcile(ds: KubeObject): void {
     const { store } = this.ctx;
     const namespace = ds.metadata.namespace ?? 'default';
     const spec = (ds.spec ?? {}) as {
@@ -85,9 +35,7 @@ export class DaemonSetController {
     const generation = ds.metadata.generation ?? 1;
     const hostNetwork = Boolean(template.spec.hostNetwork);
     const selector = selectorString(spec.selector as never);
-    const pods = store
-      .list('Pod', { namespace, ...(selector ? { labelSelector: selector } : {}) })
-      .filter((p) => controllerOf(p)?.uid === ds.metadata.uid);
+    const pods = this.listOwned(ds, selector);
 
     const byNode = new Map<string, KubeObject[]>();
     for (const pod of pods) {
@@ -108,7 +56,7 @@ export class DaemonSetController {
       const onNode = byNode.get(node.metadata.name) ?? [];
       const live = onNode.filter((p) => !isTerminating(p));
       if (onNode.length === 0) {
-        this.createPod(ds, template, hash, generation, node.metadata.name);
+        this.createDaemonPod(ds, template, hash, generation, node.metadata.name);
         continue;
       }
       if (live.length > 0) current++;
@@ -144,57 +92,32 @@ export class DaemonSetController {
     });
   }
 
-  private createPod(
+  private createDaemonPod(
     ds: KubeObject,
     template: PodTemplate,
     hash: string,
     generation: number,
     nodeName: string,
   ): void {
-    const dsName = ds.metadata.name;
-    const pod = podFromTemplate(template, {
-      name: `${dsName}-${randomSuffix()}`,
-      generateName: `${dsName}-`,
-      namespace: ds.metadata.namespace ?? 'default',
-      labels: {
-        ...(template.metadata?.labels ?? {}),
-        'controller-revision-hash': hash,
-        'pod-template-generation': String(generation),
-      },
-      owner: ds,
-    });
-    const spec = pod.spec as PlacementSpec & Record<string, unknown>;
-    // Like the real controller: pin with node affinity (matchFields) and let the scheduler bind it.
-    spec.affinity = {
-      ...((spec.affinity as object) ?? {}),
-      nodeAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [
-            { matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] },
-          ],
+    const labels = { 'controller-revision-hash': hash, 'pod-template-generation': String(generation) };
+    this.createPod(ds, template, labels, (pod) => {
+      const spec = pod.spec as PlacementSpec & Record<string, unknown>;
+      // Like the real controller: pin with node affinity (matchFields) and let the scheduler bind it.
+      spec.affinity = {
+        ...((spec.affinity as object) ?? {}),
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] },
+            ],
+          },
         },
-      },
-    };
-    spec.tolerations = withTolerations(
-      spec.tolerations ?? [],
-      daemonSetTolerations(Boolean(spec.hostNetwork)),
-    );
-    const created = this.ctx.store.create(pod);
-    this.ctx.recorder.record(
-      referenceTo(ds),
-      'Normal',
-      'SuccessfulCreate',
-      `Created pod: ${created.metadata.name}`,
-      SOURCE,
-    );
-  }
-
-  private deletePod(pod: KubeObject): void {
-    try {
-      this.ctx.store.delete('Pod', pod.metadata.namespace, pod.metadata.name);
-    } catch (err) {
-      if (!isStaleWrite(err)) throw err;
-    }
+      };
+      spec.tolerations = withTolerations(
+        spec.tolerations ?? [],
+        daemonSetTolerations(Boolean(spec.hostNetwork)),
+      );
+    });
   }
 }
 

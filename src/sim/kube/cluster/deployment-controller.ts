@@ -1,18 +1,8 @@
-import { resourceForKind } from '../resources.js';
-import type { KubeObject, StoreChange } from '../store.js';
-import { type ClusterContext, isStaleWrite, nsKey, splitKey } from './controller-context.js';
-import { referenceTo } from './event-recorder.js';
+import type { KubeObject } from '../store.js';
+import { OwnerController } from './controller.js';
+import type { ClusterContext } from './controller-context.js';
 import { isoSeconds, podTemplateHash } from './names.js';
-import {
-  controllerOf,
-  isTerminating,
-  ownerRefTo,
-  type LabelSelectorSpec,
-  type PodTemplate,
-} from './objects.js';
-import { WorkQueue } from './work-queue.js';
-
-const SOURCE = { component: 'deployment-controller' };
+import { ownerRefTo, type LabelSelectorSpec, type PodTemplate } from './objects.js';
 
 interface Condition {
   type: string;
@@ -27,51 +17,12 @@ interface Condition {
  * The Deployment controller: one ReplicaSet per pod template (`<name>-<pod-template-hash>`), the
  * current one scaled to `spec.replicas` and older ones to 0, and status/conditions from the sets.
  */
-export class DeploymentController {
-  private readonly queue: WorkQueue;
-  private unsubscribe: (() => void) | undefined;
-
-  constructor(private readonly ctx: ClusterContext) {
-    this.queue = new WorkQueue(
-      ctx.activity,
-      (keys) => keys.forEach((k) => this.reconcileKey(k)),
-      ctx.onError,
-    );
+export class DeploymentController extends OwnerController {
+  constructor(ctx: ClusterContext) {
+    super(ctx, 'Deployment', 'ReplicaSet', 'deployment-controller');
   }
 
-  start(): void {
-    this.unsubscribe = this.ctx.store.subscribe((c) => this.observe(c));
-    for (const d of this.ctx.store.listShared(resourceForKind('Deployment')))
-      this.queue.add(nsKey(d.metadata.namespace, d.metadata.name));
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.queue.stop();
-  }
-
-  private observe(change: StoreChange): void {
-    const obj = change.object;
-    if (obj.kind === 'Deployment') this.queue.add(nsKey(obj.metadata.namespace, obj.metadata.name));
-    else if (obj.kind === 'ReplicaSet') {
-      const owner = controllerOf(obj);
-      if (owner?.kind === 'Deployment') this.queue.add(nsKey(obj.metadata.namespace, owner.name));
-    }
-  }
-
-  private reconcileKey(key: string): void {
-    const [namespace, name] = splitKey(key);
-    const deploy = this.ctx.store.get('Deployment', namespace, name);
-    if (!deploy || isTerminating(deploy)) return;
-    try {
-      this.reconcile(deploy);
-    } catch (err) {
-      if (isStaleWrite(err)) this.queue.add(key);
-      else throw err;
-    }
-  }
-
-  private reconcile(deploy: KubeObject): void {
+  protected reconcile(deploy: KubeObject): void {
     const { store } = this.ctx;
     const namespace = deploy.metadata.namespace ?? 'default';
     const spec = (deploy.spec ?? {}) as {
@@ -82,9 +33,7 @@ export class DeploymentController {
     if (!spec.template?.spec) return;
     const replicas = spec.replicas ?? 1;
     const hash = podTemplateHash(spec.template);
-    const owned = store
-      .list('ReplicaSet', { namespace })
-      .filter((rs) => controllerOf(rs)?.uid === deploy.metadata.uid);
+    const owned = this.listOwned(deploy);
     const revision =
       1 +
       Math.max(
@@ -101,12 +50,10 @@ export class DeploymentController {
         (rs.spec as { replicas: number }).replicas = replicas;
       });
       const verb = replicas > from ? 'up' : 'down';
-      this.ctx.recorder.record(
-        referenceTo(deploy),
-        'Normal',
+      this.recordNormal(
+        deploy,
         'ScalingReplicaSet',
         `Scaled ${verb} replica set ${current.metadata.name} from ${from} to ${replicas}`,
-        SOURCE,
       );
     }
     for (const old of owned) {
@@ -116,12 +63,10 @@ export class DeploymentController {
       store.mutate('ReplicaSet', namespace, old.metadata.name, (rs) => {
         (rs.spec as { replicas: number }).replicas = 0;
       });
-      this.ctx.recorder.record(
-        referenceTo(deploy),
-        'Normal',
+      this.recordNormal(
+        deploy,
         'ScalingReplicaSet',
         `Scaled down replica set ${old.metadata.name} from ${from} to 0`,
-        SOURCE,
       );
     }
 
@@ -207,13 +152,7 @@ export class DeploymentController {
       },
       spec: { replicas, selector, template },
     });
-    this.ctx.recorder.record(
-      referenceTo(deploy),
-      'Normal',
-      'ScalingReplicaSet',
-      `Scaled up replica set ${name} from 0 to ${replicas}`,
-      SOURCE,
-    );
+    this.recordNormal(deploy, 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${replicas}`);
     return created;
   }
 }

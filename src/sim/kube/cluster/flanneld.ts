@@ -1,5 +1,5 @@
 import { goJsonError } from '../host/cni-plan.js';
-import { cidrContains, firstHost, formatCidr, parseCidr } from './cidr.js';
+import { cidrContainsCidr, formatIpv4Cidr, gatewayCidr, parseIpv4Cidr } from '../../../util/ipv4.js';
 import { klogLine } from './klog.js';
 
 /**
@@ -75,7 +75,7 @@ export function decideFlanneld(input: FlanneldInput): FlanneldOutcome {
     return crash('main.go:236', `Failed to create SubnetManager: error parsing subnet config: ${syntax}`);
   const parsed: unknown = JSON.parse(input.netConf);
   const conf = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
-  const network = typeof conf.Network === 'string' ? parseCidr(conf.Network) : undefined;
+  const network = typeof conf.Network === 'string' ? parseIpv4Cidr(conf.Network) : undefined;
   if (!network)
     return crash(
       'main.go:236',
@@ -119,22 +119,22 @@ export function decideFlanneld(input: FlanneldInput): FlanneldOutcome {
       'main.go:341',
       `Error registering network: failed to acquire lease: node "${input.nodeName}" pod cidr not assigned`,
     );
-  const podCidr = parseCidr(input.podCIDR);
+  const podCidr = parseIpv4Cidr(input.podCIDR);
   if (!podCidr)
     return crash(
       'main.go:341',
       `Error registering network: failed to acquire lease: invalid CIDR address: ${input.podCIDR}`,
     );
-  if (!cidrContains(network, podCidr))
+  if (!cidrContainsCidr(network, podCidr))
     return crash(
       'main.go:341',
-      `Error registering network: failed to acquire lease: subnet "${formatCidr(network)}" specified in the flannel net config doesn't contain "${input.podCIDR}" PodCIDR of the "${input.nodeName}" node`,
+      `Error registering network: failed to acquire lease: subnet "${formatIpv4Cidr(network)}" specified in the flannel net config doesn't contain "${input.podCIDR}" PodCIDR of the "${input.nodeName}" node`,
     );
 
   const lease: FlannelLease = {
-    network: formatCidr(network),
-    subnet: `${firstHost(podCidr)}/${podCidr.prefix}`,
-    podNetwork: formatCidr(podCidr),
+    network: formatIpv4Cidr(network),
+    subnet: gatewayCidr(podCidr),
+    podNetwork: formatIpv4Cidr(podCidr),
     mtu: VXLAN_MTU,
     ipMasq: true,
     backendType,

@@ -3,7 +3,13 @@ import { podSandboxId } from '../host/ids.js';
 import { brokenSandboxMessage } from '../host/sandbox-message.js';
 import type { Runtime, Scenario } from '../scenario/schema.js';
 import type { ObjectStore } from '../store.js';
-import { firstHost, formatIpv4, parseCidr } from './cidr.js';
+import {
+  broadcastAddress,
+  formatIpv4,
+  gatewayAddress,
+  parseIpv4Cidr,
+  type Ipv4Cidr,
+} from '../../../util/ipv4.js';
 import { eventName, isoMicros, isoSeconds, randomSuffix } from './names.js';
 
 /**
@@ -27,10 +33,19 @@ export interface StormResult {
 
 const BATCH = 500;
 
+/** The range host-local reports when a node has no (valid) podCIDR. */
+const FALLBACK_POD_CIDR: Ipv4Cidr = {
+  text: '10.244.1.0/24',
+  address: 0x0af40100,
+  network: 0x0af40100,
+  prefix: 24,
+};
+
 function exhaustionError(podCIDR: string | undefined): string {
-  const cidr = parseCidr(podCIDR ?? '10.244.1.0/24') ?? { address: 0x0af40100, prefix: 24 };
-  const last = formatIpv4((cidr.address + 2 ** (32 - cidr.prefix) - 2) >>> 0);
-  return `failed to allocate for range 0: no IP addresses available in range set: ${firstHost(cidr)}-${last}`;
+  const cidr = parseIpv4Cidr(podCIDR) ?? FALLBACK_POD_CIDR;
+  // host-local's default range: the gateway (.1) up to the address before broadcast.
+  const last = formatIpv4((broadcastAddress(cidr) - 1) >>> 0);
+  return `failed to allocate for range 0: no IP addresses available in range set: ${gatewayAddress(cidr)}-${last}`;
 }
 
 export async function runStorm(

@@ -8,7 +8,17 @@
  */
 import type { Device, Runtime } from '../scenario/schema.js';
 import { flannelGeneration, hostLocalIsLegacy } from './cni-versions.js';
-import { broadcastOf, intToIp, ipToInt, isIpv4, netContains, parseCidr, type Ipv4Net } from './ipv4.js';
+import {
+  broadcastAddress,
+  cidrContainsAddress,
+  formatIpv4,
+  formatIpv4Cidr,
+  isIpv4,
+  parseIpv4,
+  parseIpv4Cidr,
+  parseIpv4OrThrow,
+  type Ipv4Cidr,
+} from '../../../util/ipv4.js';
 
 export const CNI_CONF_DIR = '/etc/cni/net.d';
 export const CNI_BIN_DIR = '/opt/cni/bin';
@@ -264,7 +274,7 @@ interface ChainState {
 }
 
 interface HostLocalRange {
-  net: Ipv4Net;
+  net: Ipv4Cidr;
   start: number;
   end: number;
   gateway: number;
@@ -277,7 +287,7 @@ function hostLocalRange(ipam: Record<string, unknown>): HostLocalRange | string 
       const first = Array.isArray(set)
         ? set.find((r) => isObject(r) && typeof r.subnet === 'string')
         : undefined;
-      if (isObject(first) && parseCidr(String(first.subnet))) {
+      if (isObject(first) && parseIpv4Cidr(String(first.subnet))) {
         spec = first;
         break;
       }
@@ -285,18 +295,17 @@ function hostLocalRange(ipam: Record<string, unknown>): HostLocalRange | string 
   } else if (typeof ipam.subnet === 'string') {
     spec = ipam;
   }
-  const parsed = spec ? parseCidr(String(spec.subnet)) : undefined;
-  if (!spec || !parsed) return 'invalid range set 0: no subnet';
-  const { net } = parsed;
-  const bcast = broadcastOf(net);
-  const start =
-    typeof spec.rangeStart === 'string' && isIpv4(spec.rangeStart)
-      ? ipToInt(spec.rangeStart)
-      : net.network + 1;
-  const end = typeof spec.rangeEnd === 'string' && isIpv4(spec.rangeEnd) ? ipToInt(spec.rangeEnd) : bcast - 1;
-  const gateway =
-    typeof spec.gateway === 'string' && isIpv4(spec.gateway) ? ipToInt(spec.gateway) : net.network + 1;
+  const net = spec ? parseIpv4Cidr(String(spec.subnet)) : undefined;
+  if (!spec || !net) return 'invalid range set 0: no subnet';
+  const start = optionalIpv4(spec.rangeStart) ?? net.network + 1;
+  const end = optionalIpv4(spec.rangeEnd) ?? broadcastAddress(net) - 1;
+  const gateway = optionalIpv4(spec.gateway) ?? net.network + 1;
   return { net, start, end, gateway };
+}
+
+/** An optional IPAM address field; anything that is not an IPv4 string falls back to the default. */
+function optionalIpv4(value: unknown): number | undefined {
+  return typeof value === 'string' ? parseIpv4(value) : undefined;
 }
 
 /** host-local ADD: the next free IP after last_reserved_ip.0 (round robin), skipping the gateway. */
@@ -312,11 +321,11 @@ function runHostLocal(
   const reserved = new Set(st.view.list(dir).filter(isIpv4));
   const size = range.end - range.start + 1;
   const lastText = st.view.readFile(`${dir}/last_reserved_ip.0`)?.trim();
-  const last = lastText && isIpv4(lastText) ? ipToInt(lastText) : undefined;
+  const last = lastText ? parseIpv4(lastText) : undefined;
   const first = last !== undefined && last >= range.start && last < range.end ? last + 1 : range.start;
   for (let k = 0; k < size; k++) {
     const candidate = range.start + ((first - range.start + k) % size);
-    const ip = intToIp(candidate);
+    const ip = formatIpv4(candidate);
     if (candidate === range.gateway || reserved.has(ip)) continue;
     const content = legacy ? st.req.sandboxId : `${st.req.sandboxId}\r\n${st.ifname}`;
     st.tx.push(
@@ -329,7 +338,7 @@ function runHostLocal(
   }
   if (legacy) throw new PluginFailure(`no IP addresses available in network: ${networkName}`, true);
   throw new PluginFailure(
-    `failed to allocate for range 0: no IP addresses available in range set: ${intToIp(range.start)}-${intToIp(range.end)}`,
+    `failed to allocate for range 0: no IP addresses available in range set: ${formatIpv4(range.start)}-${formatIpv4(range.end)}`,
     true,
   );
 }
@@ -360,7 +369,7 @@ function runBridge(st: ChainState, conf: Record<string, unknown>): void {
   const isGateway = conf.isGateway === true || conf.isDefaultGateway === true;
   let addresses = bridge.addresses;
   if (isGateway) {
-    const gw = `${intToIp(range.gateway)}/${range.net.prefix}`;
+    const gw = `${formatIpv4(range.gateway)}/${range.net.prefix}`;
     const others = bridge.addresses.filter((a) => a !== gw);
     if (others.length > 0 && conf.forceAddress !== true) {
       throw new PluginFailure(
@@ -431,9 +440,9 @@ function runFlannel(st: ChainState, conf: Record<string, unknown>, list: NetConf
   if (!env.FLANNEL_IPMASQ) missing.push('FLANNEL_IPMASQ');
   if (missing.length)
     throw new PluginFailure(wrapEnv(`${subnetFile} is missing ${missing.join(', ')}`), true);
-  const subnet = parseCidr(env.FLANNEL_SUBNET ?? '');
+  const subnet = parseIpv4Cidr(env.FLANNEL_SUBNET ?? '');
   if (!subnet) throw new PluginFailure(wrapEnv(`invalid CIDR address: ${env.FLANNEL_SUBNET ?? ''}`), true);
-  const network = env.FLANNEL_NETWORK ? parseCidr(env.FLANNEL_NETWORK) : undefined;
+  const network = env.FLANNEL_NETWORK ? parseIpv4Cidr(env.FLANNEL_NETWORK) : undefined;
 
   const delegateType = typeof delegate.type === 'string' ? delegate.type : 'bridge';
   const delegateConf: Record<string, unknown> = {
@@ -446,8 +455,8 @@ function runFlannel(st: ChainState, conf: Record<string, unknown>, list: NetConf
     ...(delegateType === 'bridge' && delegate.isGateway === undefined ? { isGateway: true } : {}),
     ipam: {
       type: 'host-local',
-      ranges: [[{ subnet: `${intToIp(subnet.net.network)}/${subnet.net.prefix}` }]],
-      routes: network ? [{ dst: `${intToIp(network.net.network)}/${network.net.prefix}` }] : [],
+      ranges: [[{ subnet: formatIpv4Cidr(subnet) }]],
+      routes: network ? [{ dst: formatIpv4Cidr(network) }] : [],
     },
   };
   if (!binaryPresent(st.view, delegateType)) {
@@ -552,11 +561,11 @@ export function planCniAdd(view: HostView, req: CniAddRequest, names: SandboxNam
 }
 
 function prefixOf(view: HostView, ip: string): number {
-  const n = ipToInt(ip);
+  const n = parseIpv4OrThrow(ip);
   for (const d of view.devices) {
     for (const a of d.addresses) {
-      const p = parseCidr(a);
-      if (p && d.type === 'bridge' && netContains(p.net, n)) return p.net.prefix;
+      const p = parseIpv4Cidr(a);
+      if (p && d.type === 'bridge' && cidrContainsAddress(p, n)) return p.prefix;
     }
   }
   return 24;

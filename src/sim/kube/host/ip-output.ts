@@ -3,7 +3,7 @@
  * lines and `ip -d link show` blocks. The ifindex is the device's position (1-based).
  */
 import type { Device } from '../scenario/schema.js';
-import { broadcastOf, intToIp, parseCidr } from './ipv4.js';
+import { broadcastAddress, formatIpv4, parseIpv4Cidr } from '../../../util/ipv4.js';
 
 const LFT = '\\       valid_lft forever preferred_lft forever';
 
@@ -16,11 +16,11 @@ export function renderAddrFile(devices: readonly Device[]): string {
   const lines: string[] = [];
   devices.forEach((d, i) => {
     for (const addr of d.addresses) {
-      const parsed = parseCidr(addr);
+      const parsed = parseIpv4Cidr(addr);
       if (!parsed) continue;
       const scope = d.type === 'loopback' ? 'host' : 'global';
       const brd =
-        parsed.net.prefix < 31 && d.type !== 'loopback' ? ` brd ${intToIp(broadcastOf(parsed.net))}` : '';
+        parsed.prefix < 31 && d.type !== 'loopback' ? ` brd ${formatIpv4(broadcastAddress(parsed))}` : '';
       lines.push(`${i + 1}: ${d.name}    inet ${addr}${brd} scope ${scope} ${d.name}${LFT}`);
     }
   });

@@ -26,7 +26,7 @@ import {
 import { DEFAULT_PLUGIN_VERSIONS, pluginBinaryStub } from './cni-versions.js';
 import { leakedSandboxId, macFor, netnsNameFor, podSandboxId, vethNameFor } from './ids.js';
 import { renderAddrFile, renderLinkFile } from './ip-output.js';
-import { intToIp, ipToInt } from './ipv4.js';
+import { formatIpv4, parseIpv4OrThrow } from '../../../util/ipv4.js';
 
 export type { CniAddRequest, CniAddResult, NetworkStatus } from './cni-plan.js';
 
@@ -263,8 +263,8 @@ export class NodeHost {
         if (r.owner) this.seedPodSandbox(seed.network, sandboxId, r.ip, r.ifname, namespace, pod);
       }
       if (seed.leaked) {
-        for (let n = ipToInt(seed.leaked.from); n <= ipToInt(seed.leaked.to); n++) {
-          const ip = intToIp(n);
+        for (let n = parseIpv4OrThrow(seed.leaked.from); n <= parseIpv4OrThrow(seed.leaked.to); n++) {
+          const ip = formatIpv4(n);
           if (taken.has(ip)) continue;
           this.writeFile(`${dir}/${ip}`, `${leakedSandboxId(node.name, ip)}\r\neth0`, 0o600);
           last = ip;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../../../util/errors.js';
-import { intToIp, ipToInt } from '../host/ipv4.js';
+import { formatIpv4, parseIpv4OrThrow } from '../../../util/ipv4.js';
 import { BUILTIN_SCENARIOS } from './builtin-names.js';
 import { kubeObjectSchema, nodeSchema, scenarioSchema, type Scenario, type ScenarioNode } from './schema.js';
 
@@ -182,11 +182,11 @@ function substitute(value: unknown, vars: Record<string, string>): unknown {
 export function generatedNodeVars(scenario: Scenario, i: number): Record<string, string> {
   const g = scenario.generate;
   if (!g) throw new Error('scenario has no generate section');
-  const podNetwork = intToIp(ipToInt(g.podCIDRBase) + i * 256);
+  const podNetwork = formatIpv4(parseIpv4OrThrow(g.podCIDRBase) + i * 256);
   const podPrefix = podNetwork.split('.').slice(0, 3).join('.');
   const vars = {
     i: String(i),
-    internalIP: intToIp(ipToInt(g.internalIPBase) + i),
+    internalIP: formatIpv4(parseIpv4OrThrow(g.internalIPBase) + i),
     podNetwork,
     podPrefix,
     podGateway: `${podPrefix}.1`,
