@@ -19,6 +19,13 @@ let ready = false;
 
 function onObject(text) {
   const obj = JSON.parse(text);
+  // kubectl prints the initial list page by page (500 items each) as `...List` objects when it spans
+  // several pages, and single objects otherwise.
+  if (Array.isArray(obj.items)) for (const item of obj.items) onEvent(item);
+  else onEvent(obj);
+}
+
+function onEvent(obj) {
   seen++;
   if (!ready) {
     if (seen >= initial) {

@@ -47,7 +47,7 @@ interface ClassMatch {
   details: Partial<FailureSignature>;
 }
 
-type Detector = (text: string) => ClassMatch | undefined;
+type Detector = (m: Message) => ClassMatch | undefined;
 
 /** Classes a plugin (not the runtime) reports: on containerd ≥1.6 these carry libcni's `plugin type=`. */
 const PLUGIN_LEVEL_CLASSES: ReadonlySet<ErrorClass> = new Set([
@@ -63,20 +63,54 @@ export function classifySandboxMessage(message: string): FailureSignature {
   let text = normaliseMessage(message);
   const combined = P.COMBINED_PREFIX.test(text);
   if (combined) text = text.replace(P.COMBINED_PREFIX, '');
+  const m = new Message(text);
 
-  const match = classify(text);
+  const match = classify(m);
   const signature: FailureSignature = {
     errorClass: match?.errorClass ?? 'other',
     runtime: 'unknown',
-    multus: P.MULTUS.test(text),
-    delegateAdd: P.DELEGATE_ADD.test(text),
+    multus: m.test(P.MULTUS),
+    delegateAdd: m.test(P.DELEGATE_ADD),
     combined,
-    ...describePlugin(text),
-    ...describeWrapper(text),
-    ...match?.details,
   };
-  signature.runtime = detectRuntime(text, signature);
-  return dropUndefined(signature);
+  assignDefined(signature, describePlugin(m));
+  assignDefined(signature, describeWrapper(m));
+  assignDefined(signature, match?.details);
+  signature.runtime = detectRuntime(m, signature);
+  return signature;
+}
+
+/**
+ * A normalised message and its lower-case copy, for the cheap key checks that let most regexes be skipped
+ * (patterns.ts PATTERN_KEYS). The checks only skip: what a regex finds is unchanged. All patterns are ASCII and
+ * case-insensitive without the `u` flag, so a match always shows up as its lower-cased literal in `lower`.
+ */
+class Message {
+  readonly lower: string;
+  constructor(readonly text: string) {
+    this.lower = text.toLowerCase();
+  }
+
+  /** False when the message lacks every key of the pattern, so the pattern cannot match. */
+  mayMatch(re: RegExp): boolean {
+    const keys = P.PATTERN_KEYS.get(re);
+    if (keys === undefined) return true;
+    for (let i = 0; i < keys.length; i++) if (this.lower.includes(keys[i])) return true;
+    return false;
+  }
+
+  exec(re: RegExp): RegExpExecArray | null {
+    return this.mayMatch(re) ? re.exec(this.text) : null;
+  }
+
+  test(re: RegExp): boolean {
+    return this.mayMatch(re) && re.test(this.text);
+  }
+
+  /** For global patterns. */
+  matchAll(re: RegExp): Iterable<RegExpMatchArray> {
+    return this.mayMatch(re) ? this.text.matchAll(re) : [];
+  }
 }
 
 /**
@@ -109,10 +143,13 @@ export function isSandboxReason(reason: string): reason is SandboxReason {
   return (SANDBOX_REASONS as readonly string[]).includes(reason);
 }
 
+/** Whitespace other than single spaces: only then does collapsing change anything. */
+const UNUSUAL_WHITESPACE = /[^\S ]| {2}/;
+
 function normaliseMessage(message: string): string {
   const bounded = typeof message === 'string' ? message.slice(0, MAX_MESSAGE_CHARS) : '';
   // Line breaks and doubled spaces appear when messages are copied from logs; patterns use single spaces.
-  return bounded.replace(/\s+/g, ' ').trim();
+  return UNUSUAL_WHITESPACE.test(bounded) ? bounded.replace(/\s+/g, ' ').trim() : bounded.trim();
 }
 
 // ---- error class -------------------------------------------------------------------------------
@@ -134,22 +171,22 @@ const SPECIFIC: Detector[] = [
 /** Only consulted when no specific wording matched. */
 const FALLBACK: Detector[] = [detectSubnetEnvOther];
 
-function classify(text: string): ClassMatch | undefined {
+function classify(message: Message): ClassMatch | undefined {
   let best: ClassMatch | undefined;
   for (const detect of SPECIFIC) {
-    const m = detect(text);
+    const m = detect(message);
     if (m && (!best || m.index < best.index)) best = m;
   }
   if (best) return best;
   for (const detect of FALLBACK) {
-    const m = detect(text);
+    const m = detect(message);
     if (m) return m;
   }
   return undefined;
 }
 
-function detectIpExhausted(text: string): ClassMatch | undefined {
-  const m = P.IP_EXHAUSTED.exec(text);
+function detectIpExhausted(message: Message): ClassMatch | undefined {
+  const m = message.exec(P.IP_EXHAUSTED);
   if (!m) return undefined;
   return {
     index: m.index,
@@ -158,8 +195,8 @@ function detectIpExhausted(text: string): ClassMatch | undefined {
   };
 }
 
-function detectPluginMissing(text: string): ClassMatch | undefined {
-  const matches = [...text.matchAll(P.PLUGIN_MISSING)];
+function detectPluginMissing(message: Message): ClassMatch | undefined {
+  const matches = [...message.matchAll(P.PLUGIN_MISSING)];
   if (matches.length === 0) return undefined;
   const plugins = [...new Set(matches.map((m) => m[1]))];
   return {
@@ -169,9 +206,10 @@ function detectPluginMissing(text: string): ClassMatch | undefined {
   };
 }
 
-function detectSubnetEnvMissing(text: string): ClassMatch | undefined {
-  const m = P.SUBNET_ENV_MISSING.exec(text);
+function detectSubnetEnvMissing(message: Message): ClassMatch | undefined {
+  const m = message.exec(P.SUBNET_ENV_MISSING);
   if (!m) return undefined;
+  const text = message.text;
   const before = text.slice(Math.max(0, m.index - 60), m.index).toLowerCase();
   const wording = before.endsWith(P.SUBNET_ENV_PREFIX_FAILED_TO_LOAD)
     ? 'failed-to-load-file'
@@ -185,10 +223,10 @@ function detectSubnetEnvMissing(text: string): ClassMatch | undefined {
   };
 }
 
-function detectSubnetEnvIncomplete(text: string): ClassMatch | undefined {
-  const m = P.SUBNET_ENV_INCOMPLETE.exec(text);
+function detectSubnetEnvIncomplete(message: Message): ClassMatch | undefined {
+  const m = message.exec(P.SUBNET_ENV_INCOMPLETE);
   if (!m) return undefined;
-  const dir = tokenEndingAt(text, m.index);
+  const dir = tokenEndingAt(message.text, m.index);
   return {
     index: m.index - dir.length,
     errorClass: 'subnet-env-incomplete',
@@ -196,13 +234,13 @@ function detectSubnetEnvIncomplete(text: string): ClassMatch | undefined {
   };
 }
 
-function detectSubnetEnvOther(text: string): ClassMatch | undefined {
-  const m = P.SUBNET_ENV_OTHER.exec(text);
+function detectSubnetEnvOther(message: Message): ClassMatch | undefined {
+  const m = P.SUBNET_ENV_OTHER.exec(message.text); // fallback only: rare, no key
   return m ? { index: m.index, errorClass: 'subnet-env-missing', details: {} } : undefined;
 }
 
-function detectBridgeMismatch(text: string): ClassMatch | undefined {
-  const m = P.BRIDGE_ADDRESS_MISMATCH.exec(text);
+function detectBridgeMismatch(message: Message): ClassMatch | undefined {
+  const m = message.exec(P.BRIDGE_ADDRESS_MISMATCH);
   if (!m) return undefined;
   return {
     index: m.index,
@@ -211,49 +249,50 @@ function detectBridgeMismatch(text: string): ClassMatch | undefined {
   };
 }
 
-function detectNetworkNotReady(text: string): ClassMatch | undefined {
-  const m = P.NETWORK_NOT_READY.exec(text);
+function detectNetworkNotReady(message: Message): ClassMatch | undefined {
+  const m = message.exec(P.NETWORK_NOT_READY);
   if (!m) return undefined;
-  const dir = P.CNI_CONF_DIR.exec(text)?.[1];
+  const dir = P.CNI_CONF_DIR.exec(message.text)?.[1];
   return { index: m.index, errorClass: 'network-not-ready', details: { cniConfDir: trimDots(dir) } };
 }
 
-function detectConfigInvalid(text: string): ClassMatch | undefined {
-  const m = P.CNI_CONFIG_INVALID.exec(text);
+function detectConfigInvalid(message: Message): ClassMatch | undefined {
+  const m = message.exec(P.CNI_CONFIG_INVALID);
   return m ? { index: m.index, errorClass: 'cni-config-invalid', details: {} } : undefined;
 }
 
 // ---- wrapper details ---------------------------------------------------------------------------
 
-function describePlugin(text: string): Partial<FailureSignature> {
+function describePlugin(message: Message): Partial<FailureSignature> {
+  const text = message.text;
   // The innermost non-Multus plugin is the one whose error was wrapped (Multus delegates to it).
   let pluginType: string | undefined;
   let pluginName: string | undefined;
-  for (const m of text.matchAll(P.PLUGIN_DESCRIPTION)) {
+  for (const m of message.matchAll(P.PLUGIN_DESCRIPTION)) {
     if (m[1].toLowerCase() === 'multus') continue;
     pluginType = m[1];
     pluginName = m[2];
   }
-  pluginType ??= P.MULTUS_DELEGATE_TYPE.exec(text)?.[1];
+  pluginType ??= message.exec(P.MULTUS_DELEGATE_TYPE)?.[1];
   let cniNetwork: string | undefined;
   for (const m of text.matchAll(P.NETWORK_NAME)) cniNetwork = m[1];
   return { pluginType, pluginName, cniNetwork };
 }
 
-function describeWrapper(text: string): Partial<FailureSignature> {
-  const crio = P.CRIO_SANDBOX.exec(text);
+function describeWrapper(message: Message): Partial<FailureSignature> {
+  const crio = message.exec(P.CRIO_SANDBOX);
   if (crio) {
     return { podName: crio[1], podNamespace: crio[2], podUid: crio[3], sandboxId: crio[5] };
   }
-  const crioAdding = P.CRIO_ADDING_POD.exec(text);
+  const crioAdding = message.exec(P.CRIO_ADDING_POD);
   if (crioAdding) return { podNamespace: crioAdding[1], podName: crioAdding[2] };
 
-  const sandboxId = P.SANDBOX_ID.exec(text)?.[1];
-  const dockershim = P.DOCKERSHIM_PLUGIN.exec(text);
+  const sandboxId = message.exec(P.SANDBOX_ID)?.[1];
+  const dockershim = message.exec(P.DOCKERSHIM_PLUGIN);
   if (dockershim) return { sandboxId, ...splitPodNamespace(dockershim[1]) };
-  const dockershimSandbox = P.DOCKERSHIM_SANDBOX.exec(text);
+  const dockershimSandbox = message.exec(P.DOCKERSHIM_SANDBOX);
   if (dockershimSandbox) return { sandboxId, podName: dockershimSandbox[2] };
-  const preCri = P.PRE_CRI_POD.exec(text);
+  const preCri = message.exec(P.PRE_CRI_POD);
   if (preCri) return { podName: preCri[1], podNamespace: preCri[2], podUid: preCri[3] };
   return { sandboxId };
 }
@@ -265,26 +304,24 @@ function splitPodNamespace(value: string): Partial<FailureSignature> {
   return { podName: value.slice(0, cut), podNamespace: value.slice(cut + 1) };
 }
 
-function detectRuntime(text: string, signature: FailureSignature): Runtime {
-  if (P.CRIO_SANDBOX.test(text) || P.CRIO_ADDING_POD.test(text)) return 'cri-o';
-  if (
-    P.DOCKERSHIM_PLUGIN.test(text) ||
-    P.DOCKERSHIM_SANDBOX.test(text) ||
-    P.DOCKERSHIM_NOT_READY.test(text)
-  ) {
+function detectRuntime(m: Message, signature: FailureSignature): Runtime {
+  if (m.test(P.CRIO_SANDBOX) || m.test(P.CRIO_ADDING_POD)) {
+    return 'cri-o';
+  }
+  if (m.test(P.DOCKERSHIM_PLUGIN) || m.test(P.DOCKERSHIM_SANDBOX) || m.test(P.DOCKERSHIM_NOT_READY)) {
     return 'dockershim';
   }
-  if (P.PRE_CRI.test(text) && P.PRE_CRI_PLUGINS.test(text)) return 'pre-cri';
-  if (P.CONTAINERD_SANDBOX.test(text)) {
+  if (m.test(P.PRE_CRI) && m.test(P.PRE_CRI_PLUGINS)) return 'pre-cri';
+  if (m.test(P.CONTAINERD_SANDBOX)) {
     // containerd ≥1.6 vendors libcni ≥1.0, which prefixes plugin errors with `plugin type=... failed (add)`.
     // Runtime-side errors (CNI not initialised) never carry it, so its absence only dates plugin errors.
-    return !P.LIBCNI_PREFIX.test(text) && PLUGIN_LEVEL_CLASSES.has(signature.errorClass)
+    return !m.test(P.LIBCNI_PREFIX) && PLUGIN_LEVEL_CLASSES.has(signature.errorClass)
       ? 'containerd-1.5'
       : 'containerd';
   }
-  if (P.CONTAINERD_15_NOT_READY.test(text)) return 'containerd-1.5';
-  if (P.CONTAINERD_NOT_READY.test(text)) return 'containerd';
-  if (P.CRIO_NOT_READY.test(text)) return 'cri-o';
+  if (m.test(P.CONTAINERD_15_NOT_READY)) return 'containerd-1.5';
+  if (m.test(P.CONTAINERD_NOT_READY)) return 'containerd';
+  if (m.test(P.CRIO_NOT_READY)) return 'cri-o';
   return 'unknown';
 }
 
@@ -304,9 +341,11 @@ function trimDots(value: string | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
-function dropUndefined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
+/** Copies the defined fields only: a signature never carries `undefined` values (it travels as JSON). */
+function assignDefined<T extends object>(target: T, source: Partial<T> | undefined): void {
+  if (!source) return;
+  for (const key in source) {
+    const value = source[key];
+    if (value !== undefined) target[key] = value as T[typeof key];
   }
-  return value;
 }

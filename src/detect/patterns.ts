@@ -78,3 +78,25 @@ export const CNI_CONF_DIR = /(?:no network config found in|no CNI configuration 
  */
 export const CNI_CONFIG_INVALID =
   /'delegate' dictionary must not have '[a-z]+' field|failed to load netconf|error parsing configuration|incompatible CNI versions|no 'plugins' key|invalid CNI config|failed to unmarshal (?:network|plugin) config/i;
+
+// ---- keys -----------------------------------------------------------------------------------------
+
+/**
+ * Lower-case literals a message must contain (any one of them) for the pattern to match at all; classify.ts
+ * checks them with `includes` on a lower-cased copy and skips the regex without. Only where that is cheaper
+ * than the regex's own scan (patterns that open with a quote or with words frequent in every message); the
+ * others scan fast on their own. Keep each key in step with its pattern: a key the pattern can match without
+ * would hide a wording (test/unit/detect-pattern-keys.test.ts checks them against sample wordings).
+ */
+export const PATTERN_KEYS: ReadonlyMap<RegExp, readonly string[]> = new Map<RegExp, readonly string[]>([
+  [BRIDGE_ADDRESS_MISMATCH, ['" already has an ip address different from ']],
+  [CRIO_SANDBOX, ['failed to create pod network sandbox k8s_']],
+  [DELEGATE_ADD, ['failed to delegate add: ']],
+  [DOCKERSHIM_SANDBOX, ['failed to set up sandbox container "']],
+  [PLUGIN_MISSING, ['failed to find plugin "']],
+  [PRE_CRI, ['failed to setup network for pod']],
+  [PRE_CRI_POD, ['failed to setup network for pod "']],
+  [CONTAINERD_SANDBOX, ['failed to setup network for sandbox "']],
+  [PLUGIN_DESCRIPTION, ['plugin type="']],
+  [LIBCNI_PREFIX, ['plugin type="']],
+]);

@@ -19,7 +19,8 @@ export interface SandboxSignalLike {
   firstSeen?: TimeInput;
   lastSeen?: TimeInput;
   message?: string | null;
-  signature: { errorClass: string; [key: string]: unknown };
+  /** Only the error class is stored; detection's full signature (any extra fields) is accepted as is. */
+  signature: { readonly errorClass: string };
 }
 
 export interface IncidentCounts {

@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { backoffDelay } from './backoff.js';
+import { openWatch } from './watch-request.js';
 
 /** The shape of a core/v1 Event as it arrives from list or watch (only what detection reads is typed). */
 export type KubeEvent = k8s.CoreV1Event;
@@ -47,7 +48,6 @@ export interface EventStreamOptions {
  */
 export class EventStream {
   private readonly core: k8s.CoreV1Api;
-  private readonly watcher: k8s.Watch;
   private running = false;
   private resourceVersion: string | undefined;
   private abort: AbortController | undefined;
@@ -55,10 +55,11 @@ export class EventStream {
   private idleTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private health: StreamHealth;
+  /** Kept as a number: formatting a date for every event of a storm costs more than the event's routing. */
+  private lastEventAtMs: number | undefined;
 
   constructor(private readonly opts: EventStreamOptions) {
     this.core = opts.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    this.watcher = new k8s.Watch(opts.kubeConfig);
     this.health = {
       cluster: opts.cluster,
       state: 'starting',
@@ -70,7 +71,7 @@ export class EventStream {
   }
 
   get status(): StreamHealth {
-    return { ...this.health };
+    return this.withLastEvent({ ...this.health });
   }
 
   start(): void {
@@ -140,51 +141,70 @@ export class EventStream {
 
   /** Resolves when the watch ends: 'closed' (re-watch from the last version) or 'expired' (relist). */
   private watchOnce(): Promise<'closed' | 'expired'> {
+    const controller = new AbortController();
+    this.abort = controller;
+    if (!this.running) return Promise.resolve('closed');
     return new Promise((resolve, reject) => {
       let expired = false;
+      let failed = false;
+      let finished = false;
       const idleMs = this.opts.idleTimeoutMs ?? 5 * 60_000;
-      const armIdle = () => {
-        if (this.idleTimer) clearTimeout(this.idleTimer);
-        this.idleTimer = setTimeout(() => this.abort?.abort(), idleMs);
+      // One timer per watch, not one per event: it checks the last activity when it fires and re-arms.
+      let lastActivity = Date.now();
+      const checkIdle = () => {
+        const quiet = Date.now() - lastActivity;
+        if (quiet >= idleMs) controller.abort();
+        else this.idleTimer = setTimeout(checkIdle, idleMs - quiet);
       };
       const done = (err: unknown) => {
+        finished = true;
         if (this.idleTimer) clearTimeout(this.idleTimer);
         // An abort we asked for (stop, idle) is a clean close.
-        if (err && (err as { name?: string }).name !== 'AbortError' && this.running) reject(err);
+        if (err && this.running) reject(err);
         else resolve(expired ? 'expired' : 'closed');
       };
-      this.watcher
-        .watch(
-          '/api/v1/events',
-          {
-            allowWatchBookmarks: true,
-            resourceVersion: this.resourceVersion,
-            fieldSelector: this.opts.fieldSelector,
-            timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
-          },
-          (type: string, object: KubeEvent & { code?: number }) => {
-            armIdle();
-            if (type === 'ERROR') {
-              // 410 Expired arrives as an in-stream ERROR and the server then closes the stream.
-              if (object.code === 410) expired = true;
-              else reject(new Error(`watch error: ${(object as { message?: string }).message ?? 'unknown'}`));
-              return;
+      openWatch({
+        kubeConfig: this.opts.kubeConfig,
+        path: '/api/v1/events',
+        query: {
+          allowWatchBookmarks: true,
+          resourceVersion: this.resourceVersion,
+          fieldSelector: this.opts.fieldSelector,
+          timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+        },
+        signal: controller.signal,
+        onEvent: (type, object) => {
+          lastActivity = Date.now();
+          if (type === 'ERROR') {
+            // 410 Expired arrives as an in-stream ERROR and the server then closes the stream.
+            if (object.code === 410) expired = true;
+            else if (!failed) {
+              failed = true;
+              reject(new Error(`watch error: ${(object as { message?: string }).message ?? 'unknown'}`));
+              controller.abort();
             }
-            const rv = object.metadata?.resourceVersion;
-            if (rv) this.resourceVersion = rv;
-            this.health.lastEventAt = new Date().toISOString();
-            if (type === 'BOOKMARK') return;
-            if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')
-              this.opts.onEvent(type, object);
-          },
-          done,
-        )
-        .then((controller) => {
-          this.abort = controller;
-          if (!this.running) controller.abort();
-          armIdle();
+            return;
+          }
+          const event = object as unknown as KubeEvent;
+          const rv = event.metadata?.resourceVersion;
+          if (rv) this.resourceVersion = rv;
+          this.lastEventAtMs = lastActivity;
+          if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return; // BOOKMARK
+          try {
+            this.opts.onEvent(type, event);
+          } catch {
+            // One event a consumer cannot handle must not end the watch (it would be replayed forever).
+          }
+        },
+        onClose: done,
+      }).then(
+        () => {
+          if (finished) return;
+          this.idleTimer = setTimeout(checkIdle, idleMs);
           this.setHealth({ state: 'watching', healthy: true, failures: 0, lastError: undefined });
-        }, reject);
+        },
+        (err: unknown) => done((err as { name?: string }).name === 'AbortError' ? null : err),
+      );
     });
   }
 
@@ -198,8 +218,13 @@ export class EventStream {
     });
   }
 
+  private withLastEvent(health: StreamHealth): StreamHealth {
+    if (this.lastEventAtMs !== undefined) health.lastEventAt = new Date(this.lastEventAtMs).toISOString();
+    return health;
+  }
+
   private setHealth(patch: Partial<StreamHealth>): void {
-    const next = { ...this.health, ...patch, resourceVersion: this.resourceVersion };
+    const next = this.withLastEvent({ ...this.health, ...patch, resourceVersion: this.resourceVersion });
     const changed = next.state !== this.health.state || next.lastError !== this.health.lastError;
     if (changed) next.since = new Date().toISOString();
     this.health = next;

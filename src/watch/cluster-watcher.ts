@@ -87,9 +87,7 @@ export class ClusterWatcher {
   }
 
   private async record(runbookId: string, signals: SandboxSignal[]): Promise<void> {
-    // The store takes any signature shape; a spread copy gives FailureSignature the index signature it wants.
-    const batch = signals.map((s) => ({ ...s, signature: { ...s.signature } }));
-    const result = await this.opts.store.recordSignals(this.opts.cluster.name, runbookId, batch);
+    const result = await this.opts.store.recordSignals(this.opts.cluster.name, runbookId, signals);
     this.opts.onRecorded?.(signals);
     if (!result || result.change === 'unchanged') return;
     this.opts.onIncident({
