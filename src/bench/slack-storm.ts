@@ -63,7 +63,13 @@ export async function runSlackStormBench(
     const clusters = parseClustersConfig({
       clusters: [{ name: 'bench', kubeconfig: sim.kubeconfigPath, channel: CHANNEL }],
     }).clusters;
-    const bot = await startBot({ env, clusters, runbooks: loadRunbooks(shippedRunbooksDir()), httpPort: 0 });
+    const bot = await startBot({
+      env,
+      clusters,
+      runbooks: loadRunbooks(shippedRunbooksDir()),
+      httpPort: 0,
+      httpHost: '127.0.0.1',
+    });
     stopBot = () => bot.stop();
     slack.setRequestUrl(bot.requestUrl!);
     await until('the bot to watch', () => bot.watch.statuses[0]?.stream?.state === 'watching', 30_000);

@@ -8,13 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/clusters.js';
-import type { EnvWithSlack } from '../config/env.js';
+import { envSecrets, type EnvWithSlack } from '../config/env.js';
 import { createRedis } from '../coordination/redis-connection.js';
-import {
-  DEFAULT_PROBE_DEADLINE_SECONDS,
-  DEFAULT_PROBE_NAMESPACE,
-  DiagnosisService,
-} from '../diagnosis/service.js';
+import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../diagnosis/service.js';
 import { IncidentStore } from '../incidents/store.js';
 import { kubeConfigForCluster } from '../kube/kubeconfig.js';
 import type { Runbook } from '../runbooks/load.js';
@@ -25,6 +21,7 @@ import { outboxWebClient, SlackOutbox } from '../slack/outbox.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
+import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
 import { kubeClientsFactory } from './kube-clients.js';
 
 const logger = log.child({ module: 'bot' });
@@ -35,6 +32,7 @@ export interface BotConfig {
   runbooks: Runbook[];
   /** Overrides env.httpPort (0 = any free port, for tests). */
   httpPort?: number;
+  /** Overrides env.httpHost (the demo and tests pass 127.0.0.1). */
   httpHost?: string;
   outbox?: {
     updateIntervalMs?: number;
@@ -53,6 +51,8 @@ export interface Bot {
   app: App;
   /** HTTP mode: the receiver's endpoint, e.g. http://127.0.0.1:3000/slack/events. */
   requestUrl?: string;
+  /** Base URL of the server answering GET /healthz and /readyz (both modes), e.g. http://127.0.0.1:3000. */
+  healthUrl: string;
   botUserId: string;
   store: IncidentStore;
   outbox: SlackOutbox;
@@ -70,7 +70,17 @@ export async function startBot(config: BotConfig): Promise<Bot> {
   const bullConnection: Redis = createRedis(env.redisUrl, { maxRetriesPerRequest: null });
   for (const conn of [redis, bullConnection]) conn.on('error', (err) => logger.debug('redis error', { err }));
   const closers: Array<() => Promise<unknown>> = [];
+  let lifecycle: BotLifecycle = 'starting';
+  let watch: WatchService | undefined;
+  const health: HealthSources = {
+    redis,
+    lifecycle: () => lifecycle,
+    statuses: () => watch?.statuses ?? [],
+    secrets: envSecrets(env),
+  };
+  const listen = { host: config.httpHost ?? env.httpHost, port: config.httpPort ?? env.httpPort };
   const stop = async () => {
+    lifecycle = 'stopping';
     for (const close of closers.splice(0).reverse()) {
       await close().catch((err) => logger.warn('error while stopping', { err }));
     }
@@ -98,7 +108,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       runbooks,
       clients: kubeClientsFactory(clusters),
       probe: {
-        namespace: DEFAULT_PROBE_NAMESPACE,
+        namespace: env.probeNamespace,
         image: env.probeImage,
         concurrency: Math.max(1, ...clusters.map((c) => c.remediation.probeConcurrency)),
         deadlineSeconds: config.diagnosis?.probeDeadlineSeconds ?? DEFAULT_PROBE_DEADLINE_SECONDS,
@@ -123,7 +133,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     await diagnosis.waitUntilReady();
     await outbox.start();
 
-    const watch = new WatchService({
+    watch = new WatchService({
       clusters,
       runbooks,
       store,
@@ -149,24 +159,28 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     };
     let app: App;
     let requestUrl: string | undefined;
+    let healthUrl: string;
     if (env.slackMode === 'http') {
       const receiver = new HTTPReceiver({
         signingSecret: env.slackSigningSecret!,
         endpoints: '/slack/events',
+        customRoutes: healthRoutes(health),
         logLevel: LogLevel.ERROR,
       });
       app = new App({ ...common, receiver });
       register(app);
-      const host = config.httpHost ?? '127.0.0.1';
-      const server = (await receiver.start({
-        port: config.httpPort ?? env.httpPort,
-        host,
-      } as never)) as Server;
+      const server = (await receiver.start(listen as never)) as Server;
       const port = (server.address() as AddressInfo).port;
-      requestUrl = `http://${host}:${port}/slack/events`;
+      healthUrl = `http://${urlHost(listen.host)}:${port}`;
+      requestUrl = `${healthUrl}/slack/events`;
       closers.push(() => receiver.stop());
-      logger.info('slack HTTP receiver listening', { url: requestUrl });
+      logger.info('slack HTTP receiver listening', { url: requestUrl, host: listen.host });
     } else {
+      // Socket Mode opens no port for Slack; the health endpoints get a server of their own.
+      const healthServer = await startHealthServer(health, listen);
+      closers.push(() => healthServer.close());
+      healthUrl = healthServer.url;
+      logger.info('health endpoints listening', { url: healthUrl, host: listen.host });
       app = new App({ ...common, appToken: env.slackAppToken, socketMode: true });
       register(app);
       await app.start();
@@ -175,8 +189,10 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     }
     app.error(async (err) => logger.warn('slack listener error', { err }));
 
-    watch.start();
-    closers.push(() => watch.stop());
+    const started = watch;
+    started.start();
+    closers.push(() => started.stop());
+    lifecycle = 'running';
 
     function register(target: App) {
       registerCommands(target, {
@@ -184,12 +200,12 @@ export async function startBot(config: BotConfig): Promise<Bot> {
         store,
         threads: threads,
         outbox,
-        statuses: () => watch.statuses,
+        statuses: () => watch?.statuses ?? [],
       });
       registerActions(target, { threads: threads, outbox });
     }
 
-    return { app, requestUrl, botUserId, store, outbox, threads, watch, diagnosis, stop };
+    return { app, requestUrl, healthUrl, botUserId, store, outbox, threads, watch: started, diagnosis, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   addLogSecrets,
@@ -31,6 +32,8 @@ export interface Env {
   /** Web API base URL ending in `/`, e.g. the local emulator's `http://127.0.0.1:3100/api/`. */
   slackApiUrl?: string;
   httpPort: number;
+  /** Address the HTTP server (receiver in HTTP mode, health endpoints in Socket Mode) binds to. */
+  httpHost: string;
   redisUrl: string;
   /** The database number from REDIS_URL's `/N` path (0 when absent). */
   redisDb: number;
@@ -39,6 +42,8 @@ export interface Env {
   clustersFile: string;
   runbooksDir: string;
   probeImage: string;
+  /** Namespace of the node probe pods (the bot needs create/get/delete on pods there). */
+  probeNamespace: string;
   keyPrefix: string;
 }
 
@@ -72,6 +77,9 @@ const port = z
   .regex(/^\d+$/, 'must be a port number (0-65535)')
   .transform(Number)
   .refine((n) => n <= 65535, 'must be a port number (0-65535)');
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const slackApiUrl = z.string().transform((value, ctx) => {
   let url: URL;
@@ -108,6 +116,15 @@ const envSchema = z.object({
   SLACK_MODE: withDefault(z.enum(SLACK_MODES), 'socket'),
   SLACK_API_URL: optional(slackApiUrl),
   HTTP_PORT: withDefault(port, '3000'),
+  HTTP_HOST: withDefault(
+    z
+      .string()
+      .refine(
+        (value) => isIP(value) !== 0 || HOSTNAME.test(value),
+        'must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) or a host name',
+      ),
+    '0.0.0.0',
+  ),
   REDIS_URL: withDefault(redisUrl, 'redis://127.0.0.1:6379'),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), 'info'),
   LOG_FORMAT: withDefault(z.enum(LOG_FORMATS), 'json'),
@@ -116,6 +133,15 @@ const envSchema = z.object({
   FLANNEL_OPS_PROBE_IMAGE: withDefault(
     z.string().regex(/^[\w.\-/:@]+$/, 'must be a container image reference like busybox:1.36'),
     'busybox:1.36',
+  ),
+  FLANNEL_OPS_PROBE_NAMESPACE: withDefault(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+        'must be a Kubernetes namespace name (lowercase letters, digits and "-", at most 63 characters)',
+      ),
+    'kube-system',
   ),
   FLANNEL_OPS_KEY_PREFIX: withDefault(
     // BullMQ joins prefix and queue name with ":"; keep the prefix itself free of separators and spaces.
@@ -199,6 +225,7 @@ export function loadEnv(
     slackMode: v.SLACK_MODE,
     slackApiUrl: v.SLACK_API_URL,
     httpPort: v.HTTP_PORT,
+    httpHost: v.HTTP_HOST,
     redisUrl: v.REDIS_URL,
     redisDb: redisDbFromUrl(v.REDIS_URL),
     logLevel: v.LOG_LEVEL,
@@ -206,6 +233,7 @@ export function loadEnv(
     clustersFile: v.FLANNEL_OPS_CLUSTERS,
     runbooksDir: v.FLANNEL_OPS_RUNBOOKS,
     probeImage: v.FLANNEL_OPS_PROBE_IMAGE,
+    probeNamespace: v.FLANNEL_OPS_PROBE_NAMESPACE,
     keyPrefix: v.FLANNEL_OPS_KEY_PREFIX,
   };
   problems.push(...missingRequirements(parsed, options.require ?? []));

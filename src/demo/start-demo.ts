@@ -132,6 +132,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       clusters,
       runbooks: loadRunbooks(opts.runbooksDir),
       httpPort: 0,
+      httpHost: '127.0.0.1',
     });
     stops.push(() => bot.stop());
     slack.setRequestUrl(bot.requestUrl!);

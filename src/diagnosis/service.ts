@@ -36,6 +36,7 @@ import { newDiagnosisId, stableDiagnosisId } from './ids.js';
 import { describeCheckFailure } from './run-check.js';
 import type { Diagnosis, DiagnosisProgress } from './types.js';
 
+/** The default of FLANNEL_OPS_PROBE_NAMESPACE (src/config/env.ts); callers pass env.probeNamespace. */
 export const DEFAULT_PROBE_NAMESPACE = 'kube-system';
 export const DEFAULT_PROBE_DEADLINE_SECONDS = 60;
 export const DEFAULT_RUNBOOK_ID = 'flannel';

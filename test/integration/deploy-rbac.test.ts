@@ -32,6 +32,8 @@ const PREFIX = `t-deploy-${randomUUID().slice(0, 8)}`;
 const BOT_NAMESPACE = 'flannel-ops';
 const BOT_SERVICE_ACCOUNT = 'flannel-ops';
 const BOT_USER = `system:serviceaccount:${BOT_NAMESPACE}:${BOT_SERVICE_ACCOUNT}`;
+/** deploy/config/bot.env's FLANNEL_OPS_PROBE_NAMESPACE: the only namespace where the bot may write (pods). */
+const PROBE_NAMESPACE = 'flannel-ops-probes';
 const PROBE_LABEL = 'app.kubernetes.io/name=flannel-ops-probe';
 const RBAC_KINDS = new Set([
   'Namespace',
@@ -178,9 +180,13 @@ describe('the rendered base', () => {
       }
     }
     const [probeRole] = renderedOf('Role', 'flannel-ops-probe');
-    expect(probeRole.metadata.namespace).toBe(DEFAULT_PROBE_NAMESPACE);
+    expect(probeRole.metadata.namespace).toBe(PROBE_NAMESPACE);
     const [probeBinding] = renderedOf('RoleBinding', 'flannel-ops-probe');
-    expect(probeBinding.metadata.namespace).toBe(DEFAULT_PROBE_NAMESPACE);
+    expect(probeBinding.metadata.namespace).toBe(PROBE_NAMESPACE);
+    // Not kube-system (the code's default): there the grant would cover every system pod.
+    expect(PROBE_NAMESPACE).not.toBe(DEFAULT_PROBE_NAMESPACE);
+    expect(renderedOf('Role').map((r) => r.metadata.namespace)).toEqual([PROBE_NAMESPACE]);
+    expect(renderedOf('RoleBinding').map((r) => r.metadata.namespace)).toEqual([PROBE_NAMESPACE]);
     for (const binding of [...renderedOf('ClusterRoleBinding'), ...renderedOf('RoleBinding')]) {
       expect(binding.subjects).toEqual([
         { kind: 'ServiceAccount', name: BOT_SERVICE_ACCOUNT, namespace: BOT_NAMESPACE },
@@ -209,6 +215,14 @@ describe('the rendered base', () => {
     const env = loadEnv({ ...envData, FLANNEL_OPS_CLUSTERS: clustersPath });
     expect(env.redisUrl).toMatch(/^redis:\/\//);
     expect(env.slackMode).toBe('socket');
+    expect(env.probeNamespace).toBe(PROBE_NAMESPACE);
+    // Reachable by the kubelet's probes on the declared container port.
+    expect(env.httpHost).toBe('0.0.0.0');
+    const httpPort = container.ports?.find((p) => p.name === 'http');
+    expect(httpPort?.containerPort).toBe(env.httpPort);
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.envFrom?.find((e) => e.secretRef)?.secretRef?.name).toBe('flannel-ops-slack');
     expect(pod.serviceAccountName).toBe(BOT_SERVICE_ACCOUNT);
   });
@@ -216,6 +230,9 @@ describe('the rendered base', () => {
   it('runs the bot as the restricted Pod Security Standard its namespace enforces requires', () => {
     const [ns] = renderedOf('Namespace', BOT_NAMESPACE);
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    // The probe pods are hostNetwork + hostPath: only "privileged" admits them, in their own namespace.
+    const [probeNs] = renderedOf('Namespace', PROBE_NAMESPACE);
+    expect(probeNs.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
     const [deployment] = renderedOf('Deployment', 'flannel-ops');
     const pod = (deployment.spec as { template: { spec: k8s.V1PodSpec } }).template.spec;
     expect(pod.securityContext).toMatchObject({
@@ -311,7 +328,7 @@ describe.each(['flannel-missing', 'ipam-leak', 'flannel-crashloop'])(
         runbooks,
         clients: kubeClientsFactory([entry]),
         probe: {
-          namespace: DEFAULT_PROBE_NAMESPACE,
+          namespace: PROBE_NAMESPACE,
           image: 'busybox:1.36',
           concurrency: 4,
           deadlineSeconds: 30,
@@ -337,7 +354,7 @@ describe.each(['flannel-missing', 'ipam-leak', 'flannel-crashloop'])(
       expect(diagnosis.nodes.length).toBeGreaterThan(0);
       const created = probePods.filter((p) => p.type === 'ADDED');
       expect(created.map((p) => p.node).sort()).toEqual([...diagnosis.nodes].sort());
-      expect(new Set(probePods.map((p) => p.namespace))).toEqual(new Set([DEFAULT_PROBE_NAMESPACE]));
+      expect(new Set(probePods.map((p) => p.namespace))).toEqual(new Set([PROBE_NAMESPACE]));
       expect(
         probePods
           .filter((p) => p.type === 'DELETED')
@@ -347,16 +364,25 @@ describe.each(['flannel-missing', 'ipam-leak', 'flannel-crashloop'])(
       expect(sim.store.list('Pod', { labelSelector: PROBE_LABEL })).toEqual([]);
     }, 90_000);
 
-    it('(c) the same token may not delete a Deployment, create pods elsewhere, read Secrets or patch a node', async () => {
+    it('(c) the same token may not delete a Deployment, create or delete pods elsewhere (kube-system too), read Secrets or patch a node', async () => {
       const [deployment] = sim.store.list('Deployment');
       const deploymentRef = deployment
         ? { name: deployment.metadata.name, namespace: deployment.metadata.namespace! }
         : { name: 'web', namespace: 'default' };
       const [node] = sim.store.list('Node');
-      // kube-system is the probe namespace, where the Role lets the bot delete pods: take one elsewhere.
+      // The probe namespace is where the Role lets the bot delete pods: take one elsewhere.
       const [stuckPod] = sim.store
         .list('Pod', { fieldSelector: 'status.phase=Pending' })
-        .filter((p) => p.metadata.namespace !== DEFAULT_PROBE_NAMESPACE);
+        .filter((p) => p.metadata.namespace !== PROBE_NAMESPACE);
+      // A system pod: the bot used to be allowed to delete these (probes in kube-system).
+      const systemPod =
+        sim.store.list('Pod', { namespace: 'kube-system' })[0] ??
+        sim.store.create({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'system-component', namespace: 'kube-system' },
+          spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9' }] },
+        });
       const podBody = (namespace: string): k8s.V1Pod => ({
         metadata: { name: 'not-a-probe', namespace },
         spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
@@ -366,6 +392,12 @@ describe.each(['flannel-missing', 'ipam-leak', 'flannel-crashloop'])(
         deleteDeployment: await forbidden(bot.apps.deleteNamespacedDeployment(deploymentRef)),
         createPodInDefault: await forbidden(
           bot.core.createNamespacedPod({ namespace: 'default', body: podBody('default') }),
+        ),
+        createPodInKubeSystem: await forbidden(
+          bot.core.createNamespacedPod({ namespace: 'kube-system', body: podBody('kube-system') }),
+        ),
+        deletePodInKubeSystem: await forbidden(
+          bot.core.deleteNamespacedPod({ name: systemPod.metadata.name, namespace: 'kube-system' }),
         ),
         createPodInOwnNamespace: await forbidden(
           bot.core.createNamespacedPod({ namespace: BOT_NAMESPACE, body: podBody(BOT_NAMESPACE) }),
@@ -400,6 +432,7 @@ describe.each(['flannel-missing', 'ipam-leak', 'flannel-crashloop'])(
       if (deployment)
         expect(sim.store.get('Deployment', deploymentRef.namespace, deploymentRef.name)).toBeDefined();
       expect(sim.store.get('Pod', stuckPod.metadata.namespace, stuckPod.metadata.name)).toBeDefined();
+      expect(sim.store.get('Pod', 'kube-system', systemPod.metadata.name)).toBeDefined();
       expect(sim.store.get('Node', undefined, node.metadata.name)?.spec).not.toMatchObject({
         unschedulable: true,
       });

@@ -99,6 +99,7 @@ beforeAll(async () => {
     clusters,
     runbooks: loadRunbooks(shippedRunbooksDir()),
     httpPort: 0,
+    httpHost: '127.0.0.1',
     watch: { flushIntervalMs: 20, streamOptions: { backoff: { baseMs: 100, maxMs: 1000 } } },
     outbox: { updateIntervalMs: 300, channelPacing: { intervalMs: 100, burst: 10 }, backoffMs: 200 },
   });
@@ -277,5 +278,31 @@ describe('the bot against the simulator and the Slack emulator', () => {
     // The root is edited at most about once per update interval (300 ms here); nothing else is written.
     expect(calls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(0);
     expect(calls.length).toBeLessThanOrEqual(Math.ceil(elapsedS / 0.3) + 3);
+  });
+});
+
+describe('the health endpoints on the HTTP receiver', () => {
+  it('serve /healthz and /readyz beside /slack/events, with the cluster watch status', async () => {
+    expect(bot.requestUrl).toBe(`${bot.healthUrl}/slack/events`);
+    expect(bot.healthUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const healthz = await fetch(`${bot.healthUrl}/healthz`);
+    expect({ status: healthz.status, body: await healthz.json() }).toEqual({
+      status: 200,
+      body: { ok: true, redis: 'up' },
+    });
+    await waitFor('the watch to be open', () => bot.watch.statuses[0]?.stream?.state === 'watching');
+    const readyz = await fetch(`${bot.healthUrl}/readyz`);
+    const body = await readyz.text();
+    expect({ status: readyz.status, body: JSON.parse(body) }).toEqual({
+      status: 200,
+      body: {
+        ok: true,
+        lifecycle: 'running',
+        clusters: [
+          { cluster: 'demo', role: 'leader', stream: { state: 'watching', healthy: true, failures: 0 } },
+        ],
+      },
+    });
+    expect(body).not.toContain(BOT_TOKEN);
   });
 });

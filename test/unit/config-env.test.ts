@@ -28,6 +28,7 @@ describe('loadEnv', () => {
       slackMode: 'socket',
       slackApiUrl: undefined,
       httpPort: 3000,
+      httpHost: '0.0.0.0',
       redisUrl: 'redis://127.0.0.1:6379',
       redisDb: 0,
       logLevel: 'info',
@@ -35,6 +36,7 @@ describe('loadEnv', () => {
       clustersFile: './clusters.yaml',
       runbooksDir: './runbooks',
       probeImage: 'busybox:1.36',
+      probeNamespace: 'kube-system',
       keyPrefix: 'flannel-ops',
     });
   });
@@ -106,6 +108,21 @@ describe('loadEnv', () => {
     expect(byField.REDIS_URL).toMatch(/redis:\/\//);
     expect(byField.LOG_LEVEL).toBe('must be one of debug, info, warn, error, got "verbose"');
     expect(byField.SLACK_MODE).toMatch(/socket, http/);
+  });
+
+  it('takes the HTTP bind address and the probe namespace, and names what is wrong with them', () => {
+    const env = loadEnv({ HTTP_HOST: '127.0.0.1', FLANNEL_OPS_PROBE_NAMESPACE: 'flannel-ops-probes' });
+    expect(env.httpHost).toBe('127.0.0.1');
+    expect(env.probeNamespace).toBe('flannel-ops-probes');
+    expect(loadEnv({ HTTP_HOST: '::' }).httpHost).toBe('::');
+    expect(loadEnv({ HTTP_HOST: 'bot.internal' }).httpHost).toBe('bot.internal');
+    const problems = problemsOf(() =>
+      loadEnv({ HTTP_HOST: 'http://0.0.0.0', FLANNEL_OPS_PROBE_NAMESPACE: 'Kube_System' }),
+    );
+    const byField = Object.fromEntries(problems.map((p) => [p.field, p.message]));
+    expect(Object.keys(byField).sort()).toEqual(['FLANNEL_OPS_PROBE_NAMESPACE', 'HTTP_HOST']);
+    expect(byField.HTTP_HOST).toMatch(/IP address .* or a host name/);
+    expect(byField.FLANNEL_OPS_PROBE_NAMESPACE).toMatch(/Kubernetes namespace name/);
   });
 
   it('rejects a non-numeric Redis database path', () => {

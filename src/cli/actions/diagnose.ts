@@ -14,11 +14,7 @@ import { ConfigError, isConfigError } from '../../config/issues.js';
 import { createRedis } from '../../coordination/redis-connection.js';
 import type { DiagnosisDocument } from '../../diagnosis/assemble.js';
 import { formatDiagnosisReport, progressLines } from '../../diagnosis/report-text.js';
-import {
-  DEFAULT_PROBE_DEADLINE_SECONDS,
-  DEFAULT_PROBE_NAMESPACE,
-  DiagnosisService,
-} from '../../diagnosis/service.js';
+import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../../diagnosis/service.js';
 import type { DiagnosisProgress } from '../../diagnosis/types.js';
 import { IncidentStore } from '../../incidents/store.js';
 import { kubeConfigForCluster } from '../../kube/kubeconfig.js';
@@ -95,7 +91,7 @@ export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Pr
     runbooks,
     clients: clientsFor,
     probe: {
-      namespace: DEFAULT_PROBE_NAMESPACE,
+      namespace: env.probeNamespace,
       image: env.probeImage,
       concurrency: cluster.remediation.probeConcurrency,
       deadlineSeconds: DEFAULT_PROBE_DEADLINE_SECONDS,

@@ -1,0 +1,151 @@
+/**
+ * GET /healthz (liveness: the process answers and Redis is reachable) and GET /readyz (readiness: the bot
+ * finished starting, with each cluster's watch status). Served by the Slack HTTP receiver in HTTP mode and
+ * by a small server of their own in Socket Mode, both on HTTP_HOST:HTTP_PORT. Answers are JSON.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { redact } from '../util/log.js';
+import type { ClusterWatchStatus } from '../watch/watch-service.js';
+
+export type BotLifecycle = 'starting' | 'running' | 'stopping';
+
+export interface HealthSources {
+  redis: Redis;
+  lifecycle(): BotLifecycle;
+  statuses(): readonly ClusterWatchStatus[];
+  /** Values never to show (tokens): cluster errors are redacted with them. */
+  secrets: readonly string[];
+  /** How long a Redis PING may take before /healthz fails. Default 2000 ms. */
+  redisTimeoutMs?: number;
+}
+
+export interface HealthAnswer {
+  status: 200 | 503;
+  body: Record<string, unknown>;
+}
+
+/** Liveness from what the Redis check found (undefined = reachable). */
+export function livenessAnswer(redisProblem: string | undefined): HealthAnswer {
+  return redisProblem
+    ? { status: 503, body: { ok: false, reason: `redis unreachable: ${redisProblem}`, redis: 'down' } }
+    : { status: 200, body: { ok: true, redis: 'up' } };
+}
+
+/**
+ * Readiness: ready once every part of the bot (watchers, diagnosis and outbox workers, Slack app) started,
+ * until it begins stopping. A cluster whose watch fails does not make the bot unready: the other clusters
+ * and the Slack commands still work, and the reason is shown per cluster.
+ */
+export function readinessAnswer(
+  lifecycle: BotLifecycle,
+  statuses: readonly ClusterWatchStatus[],
+  secrets: readonly string[] = [],
+): HealthAnswer {
+  const clusters = statuses.map((s) => ({
+    cluster: s.cluster,
+    role: s.role,
+    ...(s.stream && {
+      stream: { state: s.stream.state, healthy: s.stream.healthy, failures: s.stream.failures },
+    }),
+    ...(s.lastError && { lastError: redact(s.lastError, secrets) }),
+    ...(s.stream?.lastError && { streamError: redact(s.stream.lastError, secrets) }),
+  }));
+  if (lifecycle !== 'running') {
+    const reason = lifecycle === 'starting' ? 'the bot is starting' : 'the bot is stopping';
+    return { status: 503, body: { ok: false, reason, lifecycle, clusters } };
+  }
+  return { status: 200, body: { ok: true, lifecycle, clusters } };
+}
+
+/** Why Redis cannot be used right now, or undefined when a PING answers in time. */
+export async function redisProblem(redis: Redis, timeoutMs = 2000): Promise<string | undefined> {
+  // Not connected: a PING would sit in the offline queue, so answer from the connection state at once.
+  if (redis.status !== 'ready') return `connection ${redis.status}`;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no PING reply within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      redis.ping().then(
+        () => undefined,
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+const send = (res: ServerResponse, answer: HealthAnswer) => sendJson(res, answer.status, answer.body);
+
+/** The two endpoints as handlers, for the Bolt HTTPReceiver's customRoutes or a plain server. */
+export function healthRoutes(sources: HealthSources) {
+  const healthz = (_req: IncomingMessage, res: ServerResponse) =>
+    void redisProblem(sources.redis, sources.redisTimeoutMs).then(
+      (problem) => send(res, livenessAnswer(problem)),
+      (err: unknown) => send(res, livenessAnswer(String(err))),
+    );
+  const readyz = (_req: IncomingMessage, res: ServerResponse) =>
+    send(res, readinessAnswer(sources.lifecycle(), sources.statuses(), sources.secrets));
+  return [
+    { path: '/healthz', method: ['GET'], handler: healthz },
+    { path: '/readyz', method: ['GET'], handler: readyz },
+  ];
+}
+
+export interface HealthServer {
+  server: Server;
+  /** e.g. http://127.0.0.1:3000 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Socket Mode has no HTTP server of its own: this one serves only /healthz and /readyz. */
+export async function startHealthServer(
+  sources: HealthSources,
+  listen: { host: string; port: number },
+): Promise<HealthServer> {
+  const routes = healthRoutes(sources);
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://health').pathname;
+    const route = routes.find((r) => r.path === path);
+    if (!route) return sendJson(res, 404, { ok: false, reason: `no route ${path}` });
+    if (req.method !== 'GET') {
+      return sendJson(res, 405, { ok: false, reason: `method ${req.method} not allowed` }, { allow: 'GET' });
+    }
+    route.handler(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${urlHost(listen.host)}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A host to put in a URL that reaches a server bound to `host` from this machine. */
+export function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
