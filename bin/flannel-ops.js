@@ -1,7 +1,21 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly (tsx), so `npm ci` is the only build step a user needs.
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../src/cli/main.ts');
+// Deployments build once (`npm run build`) and set FLANNEL_OPS_COMPILED=1: plain Node on dist/ starts faster
+// and holds far less memory than compiling every module at start-up.
+let main;
+if (process.env.FLANNEL_OPS_COMPILED === '1') {
+  try {
+    ({ main } = await import('../dist/src/cli/main.js'));
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    process.stderr.write(
+      'flannel-ops: FLANNEL_OPS_COMPILED=1 but dist/ is missing: run `npm run build` first\n',
+    );
+    process.exit(2);
+  }
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

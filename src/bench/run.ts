@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { IncidentStore } from '../incidents/store.js';
@@ -11,7 +12,30 @@ import { LineChild } from './child.js';
 import { peakRssMb, processCpuMs } from './proc.js';
 import { round } from './stats.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
+/** The project root (where package.json is), whether this runs from src/ under tsx or from dist/. */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/**
+ * Compiles the product to dist/ and returns the compiled detection child: the bot is measured as it is deployed
+ * (plain Node on dist/, FLANNEL_OPS_COMPILED=1), not with the TypeScript loader a developer runs.
+ */
+async function buildDetectChild(root: string, log: (line: string) => void): Promise<string> {
+  log('storm: compiling the bot (npm run build) to measure it as deployed');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [tsc, '-p', join(root, 'tsconfig.build.json')],
+      { cwd: root },
+      (err, stdout) => (err ? reject(new Error(`the build failed: ${stdout || err.message}`)) : resolve()),
+    );
+  });
+  return join(root, 'dist', 'src', 'bench', 'detect-child.js');
+}
 
 export interface BenchOptions {
   quick: boolean;
@@ -57,6 +81,8 @@ export async function runStormBench(opts: BenchOptions): Promise<Omit<BenchRepor
   const events = opts.quick ? 2_000 : 10_000;
   const prefix = `${opts.keyPrefix}-bench-${randomUUID().slice(0, 8)}`;
   const cacheDir = mkdtempSync(join(tmpdir(), 'flannel-ops-bench-kubectl-'));
+  const root = projectRoot();
+  const childScript = await buildDetectChild(root, opts.log);
   opts.log(`storm: starting a ${nodes}-node simulated cluster (flannel-missing)`);
   const sim = await startSimulator({
     scenario: 'flannel-missing',
@@ -76,9 +102,7 @@ export async function runStormBench(opts: BenchOptions): Promise<Omit<BenchRepor
 
     opts.log('storm: starting the bot detection process and the kubectl baseline');
     const bot = new LineChild(process.execPath, [
-      '--import',
-      'tsx',
-      join(here, 'detect-child.ts'),
+      childScript,
       sim.kubeconfigPath,
       opts.redisUrl,
       prefix,
@@ -102,7 +126,7 @@ export async function runStormBench(opts: BenchOptions): Promise<Omit<BenchRepor
     children.push(kubectl);
     const matcher = new LineChild(
       process.execPath,
-      [join(here, 'baseline-matcher.mjs'), String(initial.length), String(events)],
+      [join(root, 'src', 'bench', 'baseline-matcher.mjs'), String(initial.length), String(events)],
       {
         stdin: kubectl.proc.stdout!,
       },

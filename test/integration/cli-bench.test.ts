@@ -25,5 +25,20 @@ describe('flannel-ops bench --quick', () => {
       1,
     );
     expect(report.machine.cpus).toBeGreaterThan(0);
+
+    // The bench compiled the product: the deployed entry point (plain Node on dist/) must run, with Node's own
+    // ESM rules, which are stricter than Jest's and tsx's about CommonJS named exports.
+    // `run` loads the whole bot (Bolt, BullMQ, client-node) before it checks the environment.
+    const env: NodeJS.ProcessEnv = { ...process.env, FLANNEL_OPS_COMPILED: '1' };
+    delete env.SLACK_BOT_TOKEN;
+    const compiled = await run('node', ['bin/flannel-ops.js', 'run', '--clusters', '/nonexistent.yaml'], {
+      env,
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(compiled.code).toBe(1);
+    expect(compiled.stderr).toContain('SLACK_BOT_TOKEN: required');
+    expect(compiled.stderr).not.toMatch(/internal error|\n\s+at /);
   }, 300_000);
 });
