@@ -13,7 +13,7 @@ import { peakRssMb, processCpuMs } from './proc.js';
 import { round } from './stats.js';
 
 /** The project root (where package.json is), whether this runs from src/ under tsx or from dist/. */
-function projectRoot(): string {
+export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
@@ -67,6 +67,8 @@ export interface BenchReport {
   ratio_vs_baseline: number;
   /** The storm through the whole bot into the Slack emulator. */
   slack?: import('./slack-storm.js').SlackStormFigures;
+  /** One full diagnosis of a large simulated cluster. */
+  diagnosis?: import('./diagnosis.js').DiagnosisFigures;
   targets: Record<string, { target: string; value: number | null; met: boolean | null }>;
 }
 

@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startBot } from '../bot/start-bot.js';
-import { parseClustersConfig } from '../config/clusters.js';
-import { configureLoggingFromEnv, loadEnv } from '../config/env.js';
-import { loadRunbooks, shippedRunbooksDir } from '../runbooks/load.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { IncidentStore } from '../incidents/store.js';
 import { startSimulator } from '../sim/kube/simulator.js';
 import { startSlackEmulator } from '../sim/slack/index.js';
 import type { BenchOptions } from './run.js';
@@ -26,13 +29,36 @@ const until = async (what: string, check: () => boolean | Promise<boolean>, time
   }
 };
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The bot's /readyz: the watch of cluster "bench" is open. */
+async function watching(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url);
+    const body = (await res.json()) as { clusters?: Array<{ stream?: { state?: string } }> };
+    return res.ok && body.clusters?.[0]?.stream?.state === 'watching';
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The storm through the whole bot (watch, incident, diagnosis, outbox) into the Slack emulator: how soon the
- * incident is posted and how many Slack calls a storm costs. A healthy cluster, so the storm's first event is
- * the first failure the bot sees.
+ * The storm through the whole bot into the Slack emulator: the real `flannel-ops run` (compiled, HTTP mode) in a
+ * process of its own, so the simulator's and emulator's work does not share its event loop. Measures how soon
+ * the incident is posted and how many Slack calls a storm costs. A healthy cluster, so the storm's first event
+ * is the first failure the bot sees.
  */
 export async function runSlackStormBench(
-  opts: BenchOptions & { nodes: number; events: number },
+  opts: BenchOptions & { nodes: number; events: number; root: string },
 ): Promise<SlackStormFigures> {
   const sim = await startSimulator({ scenario: 'healthy', nodes: opts.nodes, port: 0, startDelayMs: 10 });
   const signingSecret = randomBytes(16).toString('hex');
@@ -44,54 +70,71 @@ export async function runSlackStormBench(
     channels: [{ id: CHANNEL, name: 'bench' }],
   });
   const prefix = `${opts.keyPrefix}-bench-${randomBytes(4).toString('hex')}`;
-  let stopBot: (() => Promise<void>) | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'flannel-ops-bench-bot-'));
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const store = new IncidentStore({ redis, prefix });
+  let bot: ReturnType<typeof spawn> | undefined;
+  let botStderr = '';
   try {
     await sim.settle();
-    const env = loadEnv(
-      {
-        SLACK_BOT_TOKEN: botToken,
-        SLACK_SIGNING_SECRET: signingSecret,
-        SLACK_MODE: 'http',
-        SLACK_API_URL: slack.apiUrl,
-        REDIS_URL: opts.redisUrl,
-        FLANNEL_OPS_KEY_PREFIX: prefix,
-        LOG_LEVEL: 'error',
-      },
-      { require: ['slack'] },
+    const clustersFile = join(dir, 'clusters.yaml');
+    writeFileSync(
+      clustersFile,
+      `clusters:\n  - name: bench\n    kubeconfig: ${sim.kubeconfigPath}\n    channel: ${CHANNEL}\n`,
     );
-    configureLoggingFromEnv(env);
-    const clusters = parseClustersConfig({
-      clusters: [{ name: 'bench', kubeconfig: sim.kubeconfigPath, channel: CHANNEL }],
-    }).clusters;
-    const bot = await startBot({
-      env,
-      clusters,
-      runbooks: loadRunbooks(shippedRunbooksDir()),
-      httpPort: 0,
-      httpHost: '127.0.0.1',
-    });
-    stopBot = () => bot.stop();
-    slack.setRequestUrl(bot.requestUrl!);
-    await until('the bot to watch', () => bot.watch.statuses[0]?.stream?.state === 'watching', 30_000);
+    const port = await freePort();
+    bot = spawn(
+      process.execPath,
+      [join(opts.root, 'bin', 'flannel-ops.js'), 'run', '--clusters', clustersFile],
+      {
+        cwd: opts.root,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: {
+          ...process.env,
+          FLANNEL_OPS_COMPILED: '1',
+          SLACK_BOT_TOKEN: botToken,
+          SLACK_SIGNING_SECRET: signingSecret,
+          SLACK_MODE: 'http',
+          SLACK_API_URL: slack.apiUrl,
+          HTTP_HOST: '127.0.0.1',
+          HTTP_PORT: String(port),
+          REDIS_URL: opts.redisUrl,
+          FLANNEL_OPS_KEY_PREFIX: prefix,
+          LOG_LEVEL: 'error',
+        },
+      },
+    );
+    bot.stderr!.on('data', (d: Buffer) => (botStderr = (botStderr + d.toString()).slice(-2000)));
+    const exited = () => bot?.exitCode !== null;
+    await until(
+      'the bot to watch',
+      async () => {
+        if (exited()) throw new Error(`bench: flannel-ops run exited: ${botStderr.trim()}`);
+        return watching(`http://127.0.0.1:${port}/readyz`);
+      },
+      60_000,
+    );
+    slack.setRequestUrl(`http://127.0.0.1:${port}/slack/events`);
 
-    opts.log(`slack storm: ${opts.events} events through the whole bot into the Slack emulator`);
+    opts.log(`slack storm: ${opts.events} events through flannel-ops run into the Slack emulator`);
     const start = Date.now();
     await sim.storm(opts.events);
     const during = () => slack.calls().filter((c) => c.at >= start);
     await until('the incident post', () => during().some((c) => c.method === 'chat.postMessage'), 30_000);
     const firstPost = during().find((c) => c.method === 'chat.postMessage')!.at;
+    const incident = async () => (await store.list({ cluster: 'bench' }))[0];
     await until(
       'every storm event to be counted',
-      async () => ((await bot.store.list({ cluster: 'bench' }))[0]?.counts.events ?? 0) >= opts.events,
+      async () => ((await incident())?.counts.events ?? 0) >= opts.events,
       120_000,
     );
     // Quiet: the diagnosis has finished and nothing was written to Slack for two seconds.
     await until(
       'the thread to go quiet',
       async () => {
-        const incident = (await bot.store.list({ cluster: 'bench' }))[0];
+        const state = (await incident())?.state;
         const last = during().at(-1)?.at ?? start;
-        return incident?.state !== 'open' && incident?.state !== 'diagnosing' && Date.now() - last > 2000;
+        return state !== 'open' && state !== 'diagnosing' && Date.now() - last > 2000;
       },
       120_000,
     );
@@ -103,13 +146,15 @@ export async function runSlackStormBench(
       slack_updates: calls.filter((c) => c.method === 'chat.update').length,
     };
   } finally {
-    await stopBot?.();
+    if (bot && bot.exitCode === null) {
+      bot.kill('SIGTERM');
+      await new Promise((r) => bot!.once('exit', r));
+    }
     await slack.close();
     await sim.stop();
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(opts.redisUrl);
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -25,6 +25,12 @@ describe('flannel-ops bench --quick', () => {
       1,
     );
     expect(report.machine.cpus).toBeGreaterThan(0);
+    // The storm through the real `flannel-ops run` posts one incident with a handful of Slack calls.
+    expect(report.slack.slack_posts).toBeGreaterThan(0);
+    expect(report.storm.slack_calls).toBe(report.slack.slack_calls);
+    // One full diagnosis of a 50-node flannel-missing cluster names the cause.
+    expect(report.diagnosis).toMatchObject({ nodes: 50, checks: 16, root_cause: 'flannel-not-deployed' });
+    expect(report.diagnosis.wall_ms).toBeGreaterThan(0);
 
     // The bench compiled the product: the deployed entry point (plain Node on dist/) must run, with Node's own
     // ESM rules, which are stricter than Jest's and tsx's about CommonJS named exports.

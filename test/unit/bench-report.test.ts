@@ -32,6 +32,7 @@ describe('bench targets', () => {
     },
     baseline: { tool: 'kubectl', events_per_s: 5_000, cpu_ms_per_1k_events: 100 },
     ratio_vs_baseline: ratio,
+    diagnosis: { nodes: 200, probed: 20, checks: 16, wall_ms: 2500, root_cause: 'flannel-not-deployed' },
   });
 
   it('marks each SPEC target met or missed', () => {
