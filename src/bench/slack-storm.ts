@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -9,6 +8,7 @@ import { IncidentStore } from '../incidents/store.js';
 import { startSimulator } from '../sim/kube/simulator.js';
 import { startSlackEmulator } from '../sim/slack/index.js';
 import type { BenchOptions } from './run.js';
+import { freePort } from '../util/net.js';
 
 const CHANNEL = 'C0BENCH';
 
@@ -28,17 +28,6 @@ const until = async (what: string, check: () => boolean | Promise<boolean>, time
     await new Promise((r) => setTimeout(r, 50));
   }
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The bot's /readyz: the watch of cluster "bench" is open. */
 async function watching(url: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  */
 import * as P from './patterns.js';
 import type { ErrorClass, FailureSignature, Runtime } from './signature.js';
-import { readEvent, type CoreV1EventLike } from './event-fields.js';
+import { readEvent, type CoreV1EventLike, type EventFields } from './event-fields.js';
 
 export type { ErrorClass, FailureSignature, Runtime, SubnetEnvWording } from './signature.js';
 export { ERROR_CLASSES, RUNTIMES } from './signature.js';
@@ -20,24 +20,12 @@ export type SandboxReason = (typeof SANDBOX_REASONS)[number];
  */
 export const MAX_MESSAGE_CHARS = 8192;
 
-export interface SandboxSignal {
+/**
+ * A classified sandbox-failure event: the event's fields (see EventFields: `node` is `source.host`, else
+ * `reportingInstance`; `eventUid` is the idempotency key; RFC 3339 timestamps or null) plus its signature.
+ */
+export interface SandboxSignal extends EventFields {
   reason: SandboxReason;
-  type: string;
-  /** Kind of the involved object (`Pod` for both handled reasons). */
-  kind: string;
-  namespace: string;
-  podName: string;
-  podUid: string | null;
-  /** `source.host`, else `reportingInstance` (the kubelet's node). */
-  node: string | null;
-  /** The Event's metadata.uid: stable across re-deliveries, the idempotency key. */
-  eventUid: string;
-  eventName: string;
-  count: number;
-  /** RFC 3339 timestamps (null when the event carries none). */
-  firstSeen: string | null;
-  lastSeen: string | null;
-  message: string;
   signature: FailureSignature;
 }
 

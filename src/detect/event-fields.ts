@@ -54,14 +54,18 @@ export interface CoreV1EventLike {
 export interface EventFields {
   reason: string;
   type: string;
+  /** Kind of the involved object (`Pod` for both handled reasons). */
   kind: string;
   namespace: string;
   podName: string;
   podUid: string | null;
+  /** `source.host`, else `reportingInstance` (the kubelet's node). */
   node: string | null;
+  /** The Event's metadata.uid: stable across re-deliveries, the idempotency key. */
   eventUid: string;
   eventName: string;
   count: number;
+  /** RFC 3339 timestamps (null when the event carries none). */
   firstSeen: string | null;
   lastSeen: string | null;
   message: string;
