@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { kubeClientsFactory } from '../bot/kube-clients.js';
+import { kubeClientsFactory } from '../kube/clients.js';
 import { parseClustersConfig } from '../config/clusters.js';
 import {
   DEFAULT_PROBE_DEADLINE_SECONDS,

@@ -22,7 +22,7 @@ import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
 import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
-import { kubeClientsFactory } from './kube-clients.js';
+import { kubeClientsFactory } from '../kube/clients.js';
 
 const logger = log.child({ module: 'bot' });
 

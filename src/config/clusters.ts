@@ -175,7 +175,11 @@ export interface ClustersConfig {
  */
 export function loadClustersFile(path: string): ClustersConfig {
   const file = resolve(path);
-  const parsed = readYamlFile(file, 'clusters file');
+  const parsed = readYamlFile(
+    file,
+    'clusters file',
+    'write one (README.md, "clusters.yaml"), or point --clusters or FLANNEL_OPS_CLUSTERS at it',
+  );
   return resolveClusters(validateYaml(parsed, clustersFileSchema), file);
 }
 

@@ -14,12 +14,15 @@ export interface ParsedYaml {
  * Reads a YAML file. A missing/unreadable file or a syntax error becomes a ConfigError naming the
  * file (and line/column for syntax errors). `what` describes the file for the missing-file message.
  */
-export function readYamlFile(file: string, what = 'file'): ParsedYaml {
+/** `missingHint` tells the user what to do when the file does not exist. */
+export function readYamlFile(file: string, what = 'file', missingHint?: string): ParsedYaml {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ file, field: '(file)', message: describeReadError(err, what) }]);
+    const reason = describeReadError(err, what);
+    const hint = missingHint && (err as NodeJS.ErrnoException)?.code === 'ENOENT' ? `: ${missingHint}` : '';
+    throw new ConfigError([{ file, field: '(file)', message: `${reason}${hint}` }]);
   }
   return parseYamlText(file, text);
 }

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
+import { redactRedisUrl } from '../config/env.js';
 import { UserError } from '../util/errors.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -15,7 +16,7 @@ const redisUrlSchema = z
     } catch {
       ctx.addIssue({
         code: 'custom',
-        message: `"${redact(value)}" is not a URL (expected redis://host:port/db)`,
+        message: `"${redactRedisUrl(value)}" is not a URL (expected redis://host:port/db)`,
       });
       return z.NEVER;
     }
@@ -65,9 +66,4 @@ export function redisOptionsFromUrl(url: string, source = 'REDIS_URL'): RedisOpt
 /** A connection for the bot's own keys (not BullMQ's: its workers need maxRetriesPerRequest: null). */
 export function createRedis(url: string = DEFAULT_REDIS_URL, extra: RedisOptions = {}): Redis {
   return new Redis({ ...redisOptionsFromUrl(url), ...extra });
-}
-
-/** The URL with its password replaced, for messages and logs. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { startBot, type Bot } from '../bot/start-bot.js';
 import { parseClustersConfig } from '../config/clusters.js';
-import { configureLoggingFromEnv, loadEnv } from '../config/env.js';
+import { configureLoggingFromEnv, loadEnv, redactRedisUrl } from '../config/env.js';
 import { loadRunbooks } from '../runbooks/load.js';
 import { startSimulator, type Simulator } from '../sim/kube/simulator.js';
 import { startSlackEmulator, type SlackEmulator } from '../sim/slack/index.js';
@@ -44,7 +44,7 @@ async function demoRedis(env: NodeJS.ProcessEnv): Promise<RedisHandle> {
   if (configured) {
     if (!(await redisAnswers(configured))) {
       throw new UserError(
-        `REDIS_URL=${configured.replace(/:[^:@/]*@/, ':***@')} does not answer PING; start it or unset REDIS_URL`,
+        `REDIS_URL=${redactRedisUrl(configured)} does not answer PING; start it or unset REDIS_URL`,
       );
     }
     return { url: configured, source: 'REDIS_URL', stop: async () => {} };

@@ -5,6 +5,7 @@
  * timeouts); the rest of the diagnosis never depends on a check succeeding.
  */
 import type { CheckContext, CheckDefinition, CheckResult } from '../checks/types.js';
+import { readApiError } from '../kube/api-error.js';
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 
@@ -111,12 +112,12 @@ export async function runCheck<F>(
 /** Why a check could not run, in one line, and whether it is worth another attempt. */
 export function describeCheckFailure(err: unknown): { reason: string; retryable: boolean } {
   if (err instanceof CheckTimeoutError) return { reason: err.message, retryable: true };
-  const apiCode = apiStatusCode(err);
-  if (apiCode !== undefined) {
-    const detail = apiErrorDetail(err);
+  const api = readApiError(err);
+  if (api.code !== undefined) {
+    const detail = oneLine(api.message ?? api.reason ?? api.rawBody ?? '').slice(0, 300);
     return {
-      reason: `API answered ${apiCode}${detail ? `: ${detail}` : ''}`,
-      retryable: apiCode >= 500 || apiCode === 429,
+      reason: `API answered ${api.code}${detail ? `: ${detail}` : ''}`,
+      retryable: api.code >= 500 || api.code === 429,
     };
   }
   const networkCode = networkErrorCode(err);
@@ -133,30 +134,6 @@ export function describeCheckFailure(err: unknown): { reason: string; retryable:
     return { reason: oneLine(err.message || err.name), retryable: false };
   }
   return { reason: oneLine(String(err)), retryable: false };
-}
-
-/** The HTTP status of a client-node ApiException (or anything shaped like one). */
-export function apiStatusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;
-}
-
-function apiErrorDetail(err: unknown): string {
-  let body = (err as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    const text = body;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return oneLine(text).slice(0, 300);
-    }
-  }
-  if (body && typeof body === 'object') {
-    const { message, reason } = body as { message?: unknown; reason?: unknown };
-    if (typeof message === 'string' && message) return oneLine(message).slice(0, 300);
-    if (typeof reason === 'string' && reason) return reason;
-  }
-  return '';
 }
 
 function networkErrorCode(err: unknown): string | undefined {

@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import { readApiError } from './api-error.js';
 import { backoffDelay } from './backoff.js';
 import { openWatch } from './watch-request.js';
 
@@ -234,28 +235,14 @@ export class EventStream {
 
 /** A one-line reason an on-call engineer can act on, for API errors, HTTP errors and network failures. */
 export function describeKubeError(err: unknown): string {
-  const e = err as {
-    code?: number | string;
-    statusCode?: number;
-    body?: unknown;
-    message?: string;
-    cause?: unknown;
-  };
-  const status = typeof e.code === 'number' ? e.code : e.statusCode;
-  let detail = '';
-  if (e.body) {
-    try {
-      const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
-      detail = (body as { message?: string }).message ?? '';
-    } catch {
-      detail = String(e.body).slice(0, 200);
-    }
-  }
-  if (status === 401)
+  const e = err as { code?: number | string; message?: string; cause?: unknown };
+  const api = readApiError(err);
+  const detail = api.message ?? api.rawBody?.slice(0, 200) ?? '';
+  if (api.code === 401)
     return `unauthorized (401): the kubeconfig's credentials were rejected${detail ? `: ${detail}` : ''}`;
-  if (status === 403)
+  if (api.code === 403)
     return `forbidden (403): ${detail || 'the bot lacks RBAC permission to list/watch events'}`;
-  if (status) return `API answered ${status}${detail ? `: ${detail}` : ''}`;
+  if (api.code) return `API answered ${api.code}${detail ? `: ${detail}` : ''}`;
   const cause = (e.cause ?? {}) as { code?: string };
   const netCode = typeof e.code === 'string' ? e.code : cause.code;
   if (netCode === 'ECONNREFUSED')

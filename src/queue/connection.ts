@@ -4,7 +4,8 @@
  * `prefix`). BullMQ's close() never quits a connection it was given: whoever creates one quits it.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { DEFAULT_REDIS_URL, redact, redisOptionsFromUrl } from '../coordination/redis-connection.js';
+import { redactRedisUrl } from '../config/env.js';
+import { DEFAULT_REDIS_URL, redisOptionsFromUrl } from '../coordination/redis-connection.js';
 import { UserError } from '../util/errors.js';
 
 /** A connection BullMQ queues, flow producers, workers and queue events can share. */
@@ -41,7 +42,7 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
     ]);
   } catch (err) {
     throw new UserError(
-      `could not diagnose: Redis at ${redact(url)} is not reachable (${(err as Error).message || String(err)}); start Redis or set REDIS_URL`,
+      `could not diagnose: Redis at ${redactRedisUrl(url)} is not reachable (${(err as Error).message || String(err)}); start Redis or set REDIS_URL`,
       2,
     );
   } finally {

@@ -12,6 +12,7 @@
  */
 import type { FlowJob } from 'bullmq';
 import { CHECK_IDS, type CheckId } from '../checks/catalog.js';
+import type { Diagnosis } from '../diagnosis/types.js';
 import type { CheckRef } from '../runbooks/schema.js';
 import {
   CHECKS_QUEUE,
@@ -24,17 +25,13 @@ import {
   probeJobId,
 } from './names.js';
 
-export interface DiagnosisJobData {
-  id: string;
-  cluster: string;
-  incidentId?: string;
-  runbookId: string;
-  requestedBy?: string;
-  /** Nodes probed, most affected first. */
-  nodes: string[];
+/** The request a diagnosis job carries: the fields of the Diagnosis known before any check ran. */
+export interface DiagnosisJobData extends Pick<
+  Diagnosis,
+  'id' | 'cluster' | 'incidentId' | 'runbookId' | 'requestedBy' | 'nodes' | 'startedAt'
+> {
   /** Affected nodes beyond the probe cap. */
   nodesNotProbed: string[];
-  startedAt: string;
   /** The runbook's checks, in its order (the report order). */
   checks: CheckRef[];
 }

@@ -160,7 +160,7 @@ describe('flannel-ops check-config', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
-      `${join(dir, 'nope.yaml')}: (file): clusters file not found`,
+      `${join(dir, 'nope.yaml')}: (file): clusters file not found: write one (README.md, "clusters.yaml"), or point --clusters or FLANNEL_OPS_CLUSTERS at it`,
       expect.stringMatching(
         new RegExp(`^${join(dir, 'no-runbooks')}: \\(directory\\): runbook directory not found`),
       ),

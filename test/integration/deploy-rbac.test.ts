@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import YAML from 'yaml';
-import { kubeClientsFactory } from '../../src/bot/kube-clients.js';
+import { kubeClientsFactory } from '../../src/kube/clients.js';
 import { CHECK_ID_LIST } from '../../src/checks/catalog.js';
 import { parseClustersConfig, type ClusterConfig } from '../../src/config/clusters.js';
 import { loadEnv } from '../../src/config/env.js';

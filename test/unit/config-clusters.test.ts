@@ -213,7 +213,12 @@ describe('loadClustersFile', () => {
   it('reports a missing file, an empty file and an empty cluster list', () => {
     const missing = join(dir, 'nope.yaml');
     expect(problemsOf(missing)).toEqual([
-      { file: missing, field: '(file)', message: 'clusters file not found' },
+      {
+        file: missing,
+        field: '(file)',
+        message:
+          'clusters file not found: write one (README.md, "clusters.yaml"), or point --clusters or FLANNEL_OPS_CLUSTERS at it',
+      },
     ]);
     const empty = write('empty.yaml', '# nothing yet\n');
     expect(problemsOf(empty)).toEqual([{ file: empty, field: '(top level)', message: 'the file is empty' }]);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { buildProbePod, PROBE_CONTAINER, readProbeScript } from './pod.js';
 import { parseProbeOutput, ProbeOutputError, type ProbeReport } from './schema.js';
+import { readApiError } from '../../kube/api-error.js';
 
 export type ProbeResult =
   | { ok: true; report: ProbeReport; pod: string; cleanupError?: string }
@@ -128,7 +129,7 @@ async function awaitProbe(
       pod = await core.readNamespacedPod({ name, namespace: opts.namespace });
       readFailures = 0;
     } catch (err) {
-      if (apiCode(err) === 404) {
+      if (readApiError(err).code === 404) {
         return {
           ok: false,
           error: 'probe pod disappeared before it finished (deleted by someone else?)',
@@ -230,34 +231,17 @@ async function deletePod(core: CoreV1Api, name: string, namespace: string): Prom
     await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
     return undefined;
   } catch (err) {
-    if (apiCode(err) === 404) return undefined;
+    if (readApiError(err).code === 404) return undefined;
     return `could not delete probe pod ${namespace}/${name}: ${describeApiError(err)}`;
   }
 }
 
-function apiCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
 /** "403 Forbidden: pods "x" is forbidden: violates PodSecurity ..." from a client-node ApiException. */
 export function describeApiError(err: unknown): string {
-  const code = apiCode(err);
-  if (code === undefined) return err instanceof Error ? err.message : String(err);
-  const body = (err as { body?: unknown }).body;
-  let status: { reason?: unknown; message?: unknown } | undefined;
-  if (typeof body === 'string') {
-    try {
-      status = JSON.parse(body) as typeof status;
-    } catch {
-      if (body.trim()) return `HTTP ${code}: ${body.trim().slice(0, 500)}`;
-    }
-  } else if (body && typeof body === 'object') {
-    status = body as typeof status;
-  }
-  const reason = typeof status?.reason === 'string' ? ` ${status.reason}` : '';
-  const message = typeof status?.message === 'string' ? `: ${status.message}` : '';
-  return `HTTP ${code}${reason}${message}`;
+  const api = readApiError(err);
+  if (api.code === undefined) return err instanceof Error ? err.message : String(err);
+  if (api.rawBody) return `HTTP ${api.code}: ${api.rawBody.slice(0, 500)}`;
+  return `HTTP ${api.code}${api.reason ? ` ${api.reason}` : ''}${api.message ? `: ${api.message}` : ''}`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,14 +1,6 @@
 import { userInfo } from 'node:os';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  RbacAuthorizationV1Api,
-  VersionApi,
-} from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { KubeClients } from '../../checks/types.js';
-import { loadClustersFile } from '../../config/clusters.js';
+import { findCluster, loadClustersFile } from '../../config/clusters.js';
 import { configureLoggingFromEnv, loadEnv } from '../../config/env.js';
 import { ConfigError, isConfigError } from '../../config/issues.js';
 import { createRedis } from '../../coordination/redis-connection.js';
@@ -17,7 +9,7 @@ import { formatDiagnosisReport, progressLines } from '../../diagnosis/report-tex
 import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../../diagnosis/service.js';
 import type { DiagnosisProgress } from '../../diagnosis/types.js';
 import { IncidentStore } from '../../incidents/store.js';
-import { kubeConfigForCluster } from '../../kube/kubeconfig.js';
+import { kubeClientsFactory } from '../../kube/clients.js';
 import { assertRedisReachable } from '../../queue/connection.js';
 import { loadRunbooks } from '../../runbooks/load.js';
 import { UserError } from '../../util/errors.js';
@@ -57,29 +49,12 @@ export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Pr
   const env = asCouldNotDiagnose(() => loadEnv());
   configureLoggingFromEnv({ ...env, logLevel: env.logLevel === 'info' ? 'warn' : env.logLevel });
   const config = asCouldNotDiagnose(() => loadClustersFile(resolveClustersPath(flags)));
-  const cluster = config.clusters.find((c) => c.name === clusterName);
-  if (!cluster) {
-    throw new UserError(
-      `unknown cluster "${clusterName}" (clusters in ${config.file}: ${config.clusters.map((c) => c.name).join(', ')})`,
-      2,
-    );
-  }
+  const cluster = findCluster(config, clusterName);
   const runbooks = asCouldNotDiagnose(() => loadRunbooks(resolveRunbooksDir(flags)));
-  // Checked now so a broken kubeconfig stops here; other clusters' clients are made on demand, because this
+  // Built now so a broken kubeconfig stops here; other clusters' clients are made on demand, because this
   // process's workers may also pick up jobs of diagnoses other processes (the bot) started.
-  const clientsByCluster = new Map<string, KubeClients>([
-    [cluster.name, asCouldNotDiagnose(() => kubeClients(kubeConfigForCluster(cluster)))],
-  ]);
-  const clientsFor = (name: string): KubeClients => {
-    let clients = clientsByCluster.get(name);
-    if (!clients) {
-      const entry = config.clusters.find((c) => c.name === name);
-      if (!entry) throw new Error(`cluster "${name}" is not in ${config.file}`);
-      clients = kubeClients(kubeConfigForCluster(entry));
-      clientsByCluster.set(name, clients);
-    }
-    return clients;
-  };
+  const clientsFor = kubeClientsFactory(config.clusters);
+  asCouldNotDiagnose(() => clientsFor(cluster.name));
   await assertRedisReachable(env.redisUrl);
 
   const redis = createRedis(env.redisUrl);
@@ -134,15 +109,6 @@ export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Pr
     await store.close();
     redis.disconnect();
   }
-}
-
-function kubeClients(kubeConfig: KubeConfig): KubeClients {
-  return {
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    apps: kubeConfig.makeApiClient(AppsV1Api),
-    rbac: kubeConfig.makeApiClient(RbacAuthorizationV1Api),
-    version: kubeConfig.makeApiClient(VersionApi),
-  };
 }
 
 /** Configuration problems stop a diagnosis: exit code 2 ("could not diagnose"), same message. */

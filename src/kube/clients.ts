@@ -1,10 +1,10 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/clusters.js';
 import type { KubeClients } from '../checks/types.js';
-import { kubeConfigForCluster } from '../kube/kubeconfig.js';
+import { kubeConfigForCluster } from './kubeconfig.js';
 import { UserError } from '../util/errors.js';
 
-/** `clients(cluster)` for the diagnosis service: one KubeConfig (and client set) per cluster, built once. */
+/** `clients(cluster)` for the diagnosis service and its workers: one KubeConfig (and client set) per cluster, built once. */
 export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster: string) => KubeClients {
   const cache = new Map<string, KubeClients>();
   return (name) => {
@@ -15,14 +15,18 @@ export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster
       throw new UserError(
         `unknown cluster "${name}" (configured: ${clusters.map((c) => c.name).join(', ')})`,
       );
-    const kc = kubeConfigForCluster(cluster);
-    const clients: KubeClients = {
-      core: kc.makeApiClient(k8s.CoreV1Api),
-      apps: kc.makeApiClient(k8s.AppsV1Api),
-      rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
-      version: kc.makeApiClient(k8s.VersionApi),
-    };
+    const clients = kubeClients(kubeConfigForCluster(cluster));
     cache.set(name, clients);
     return clients;
+  };
+}
+
+/** The API clients the checks use, all on one KubeConfig (one per cluster: never switch its context). */
+export function kubeClients(kc: k8s.KubeConfig): KubeClients {
+  return {
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
+    version: kc.makeApiClient(k8s.VersionApi),
   };
 }
