@@ -33,13 +33,8 @@ export interface CheckResult {
   durationMs?: number;
 }
 
-/** The Kubernetes clients a check may use; one set per cluster. */
-export interface KubeClients {
-  core: k8s.CoreV1Api;
-  apps: k8s.AppsV1Api;
-  rbac: k8s.RbacAuthorizationV1Api;
-  version: k8s.VersionApi;
-}
+export type { KubeClients } from '../kube/clients.js';
+import type { KubeClients } from '../kube/clients.js';
 
 export interface CheckContext {
   cluster: string;

@@ -4,7 +4,7 @@
  */
 import type { CheckResult } from '../checks/types.js';
 import type { Runbook } from '../runbooks/schema.js';
-import type { DiagnosisJobData } from '../queue/diagnosis-flow.js';
+import type { DiagnosisJobData } from './flow.js';
 import { buildNetworkReport } from './network-report.js';
 import { planRemediation } from './plan.js';
 import type { Diagnosis, RankedCause } from './types.js';

@@ -12,21 +12,21 @@ import { getCheck as builtInCheck } from '../checks/registry.js';
 import type { CheckDefinition, KubeClients } from '../checks/types.js';
 import { IncidentKeys } from '../incidents/keys.js';
 import type { IncidentStore } from '../incidents/store.js';
-import { createQueueConnection } from '../queue/connection.js';
+import { createQueueConnection } from '../coordination/queue-connection.js';
 import {
   buildDiagnosisFlow,
   DEFAULT_RETRY,
   type DiagnosisJobData,
   type RetryPolicy,
-} from '../queue/diagnosis-flow.js';
+} from './flow.js';
 import {
   diagnosisResultKey,
   DiagnosisWorkers,
   publishProgress,
   type ProbeSettings,
-} from '../queue/diagnosis-workers.js';
-import { DIAGNOSIS_QUEUE, diagnosisJobId } from '../queue/names.js';
-import { DiagnosisProgressStore, withoutSeq, type SequencedProgress } from '../queue/progress.js';
+} from './workers.js';
+import { DIAGNOSIS_QUEUE, diagnosisJobId } from './queue-names.js';
+import { DiagnosisProgressStore, withoutSeq, type SequencedProgress } from './progress.js';
 import type { Runbook } from '../runbooks/schema.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';

@@ -1,8 +1,15 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/clusters.js';
-import type { KubeClients } from '../checks/types.js';
 import { kubeConfigForCluster } from './kubeconfig.js';
 import { UserError } from '../util/errors.js';
+
+/** The Kubernetes clients checks and remediation actions use; one set per cluster. */
+export interface KubeClients {
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  rbac: k8s.RbacAuthorizationV1Api;
+  version: k8s.VersionApi;
+}
 
 /** `clients(cluster)` for the diagnosis service and its workers: one KubeConfig (and client set) per cluster, built once. */
 export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster: string) => KubeClients {

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { isCheckId, type CheckId } from '../checks/catalog.js';
 import type { CheckStatus } from '../checks/types.js';
-import type { CheckProgressState, DiagnosisProgress } from '../diagnosis/types.js';
+import type { CheckProgressState, DiagnosisProgress } from './types.js';
 
 /** Progress snapshots and the finished document outlive the run by this long. */
 export const DIAGNOSIS_RETENTION_SECONDS = 7 * 24 * 3600;

@@ -12,7 +12,7 @@
  */
 import type { FlowJob } from 'bullmq';
 import { CHECK_IDS, type CheckId } from '../checks/catalog.js';
-import type { Diagnosis } from '../diagnosis/types.js';
+import type { Diagnosis } from './types.js';
 import type { CheckRef } from '../runbooks/schema.js';
 import {
   CHECKS_QUEUE,
@@ -23,7 +23,7 @@ import {
   nodeChecksJobId,
   PROBES_QUEUE,
   probeJobId,
-} from './names.js';
+} from './queue-names.js';
 
 /** The request a diagnosis job carries: the fields of the Diagnosis known before any check ran. */
 export interface DiagnosisJobData extends Pick<
