@@ -1,4 +1,3 @@
-import type * as k8s from '@kubernetes/client-node';
 import type { CheckId } from './catalog.js';
 import type { CauseId } from './causes.js';
 import type { ProbeResult } from './probe/runner.js';
