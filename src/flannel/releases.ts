@@ -83,9 +83,19 @@ const DEPRECATION_GUIDE =
 
 /** The APIs kube-flannel.yml has used, and when Kubernetes served them. */
 export const KUBERNETES_APIS: readonly KubernetesApi[] = [
-  { apiVersion: 'v1', kind: 'Namespace', servedFrom: '1.0', source: 'core API group (v1) since Kubernetes 1.0' },
+  {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    servedFrom: '1.0',
+    source: 'core API group (v1) since Kubernetes 1.0',
+  },
   { apiVersion: 'v1', kind: 'ServiceAccount', servedFrom: '1.0', source: 'core API group (v1)' },
-  { apiVersion: 'v1', kind: 'ConfigMap', servedFrom: '1.2', source: 'core API group (v1), ConfigMap since 1.2' },
+  {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    servedFrom: '1.2',
+    source: 'core API group (v1), ConfigMap since 1.2',
+  },
   {
     apiVersion: 'extensions/v1beta1',
     kind: 'DaemonSet',
@@ -258,7 +268,8 @@ export const MANIFEST_CHANGES: readonly LayoutChange[] = [
     forms: BOTH,
     change: { cniConf: 'conflist', flanneldArgs: 'args', resources: 'requests-and-limits' },
     documentedKubernetesMin: '1.7',
-    source: 'commit 11f29d9e "Update manifests to v0.10.0" (conflist with portmap, command/args, Guaranteed QoS)',
+    source:
+      'commit 11f29d9e "Update manifests to v0.10.0" (conflist with portmap, command/args, Guaranteed QoS)',
   },
   {
     since: 'v0.11.0',
@@ -300,7 +311,8 @@ export const MANIFEST_CHANGES: readonly LayoutChange[] = [
     forms: BOTH,
     change: { rbacApiVersion: 'rbac.authorization.k8s.io/v1' },
     documentedKubernetesMin: '1.17',
-    source: 'commit 8a1bcf6f "use rbac.authorization.k8s.io/v1" (README "For Kubernetes v1.17+"); tag v0.14.0',
+    source:
+      'commit 8a1bcf6f "use rbac.authorization.k8s.io/v1" (README "For Kubernetes v1.17+"); tag v0.14.0',
   },
   {
     since: 'v0.15.0',
@@ -324,7 +336,8 @@ export const MANIFEST_CHANGES: readonly LayoutChange[] = [
     since: 'v0.19.0',
     forms: BOTH,
     change: { psp: undefined, namespace: 'kube-flannel', namespaceObject: true },
-    source: 'commit d6ad1c1e "Remove PodSecurityPolicy from kube-flannel.yaml" (namespace kube-flannel); tag v0.19.2',
+    source:
+      'commit d6ad1c1e "Remove PodSecurityPolicy from kube-flannel.yaml" (namespace kube-flannel); tag v0.19.2',
   },
   {
     since: 'v0.20.2',
@@ -361,7 +374,8 @@ export const MANIFEST_CHANGES: readonly LayoutChange[] = [
     since: 'v0.25.5',
     forms: ASSET,
     change: { clusterCidrsRule: false, netConfEnableNFTables: true },
-    source: 'tag v0.25.5 Documentation/kustomization/kube-flannel/kube-flannel.yml (the kustomize base caught up)',
+    source:
+      'tag v0.25.5 Documentation/kustomization/kube-flannel/kube-flannel.yml (the kustomize base caught up)',
   },
   {
     since: 'v0.27.1',
@@ -387,14 +401,16 @@ export const MANIFEST_CHANGES: readonly LayoutChange[] = [
 function layoutFor(version: Version, form: ManifestForm): ManifestLayout {
   let layout: ManifestLayout = { ...BASELINE };
   for (const c of MANIFEST_CHANGES)
-    if (c.forms.includes(form) && compareVersions(minor(c.since), version) <= 0) layout = { ...layout, ...c.change };
+    if (c.forms.includes(form) && compareVersions(minor(c.since), version) <= 0)
+      layout = { ...layout, ...c.change };
   return layout;
 }
 
 function documentedKubernetesMin(version: Version): string {
   let min = '1.6';
   for (const c of MANIFEST_CHANGES)
-    if (c.documentedKubernetesMin && compareVersions(minor(c.since), version) <= 0) min = c.documentedKubernetesMin;
+    if (c.documentedKubernetesMin && compareVersions(minor(c.since), version) <= 0)
+      min = c.documentedKubernetesMin;
   return min;
 }
 
@@ -430,6 +446,8 @@ export interface FlannelRelease {
   kubernetes: {
     /** Lowest Kubernetes minor it suits: README's statement, raised by the APIs and node features it needs. */
     min: string;
+    /** What sets the minimum. */
+    minReason: string;
     /** First Kubernetes minor that no longer serves an API its manifest uses (exclusive bound). */
     max?: string;
     /** Why the bounds are where they are. */
@@ -613,16 +631,20 @@ function buildRelease(row: ReleaseRow): FlannelRelease {
   const apis = layoutApis(documentation);
   const reasons: string[] = [];
   let min = minor(documentedKubernetesMin(version));
-  reasons.push(`README at ${row.version}: "For Kubernetes v${formatMinor(min)}+"`);
+  let minReason = `README at ${row.version}: "For Kubernetes v${formatMinor(min)}+"`;
+  reasons.push(minReason);
+  // A technical need at or above the README's statement explains the minimum better than the README.
   const raise = (to: string, why: string) => {
-    if (compareVersions(minor(to), min) > 0) {
-      min = minor(to);
-      reasons.push(why);
-    }
+    const cmp = compareVersions(minor(to), min);
+    if (cmp < 0) return;
+    if (cmp > 0) min = minor(to);
+    minReason = why;
+    reasons.push(why);
   };
   for (const api of apis) {
     const known = kubernetesApi(api);
-    if (known) raise(known.servedFrom, `${api.apiVersion} ${api.kind} is served from Kubernetes ${known.servedFrom}`);
+    if (known)
+      raise(known.servedFrom, `${api.apiVersion} ${api.kind} is served from Kubernetes ${known.servedFrom}`);
   }
   if (documentation.placement === 'affinity-os') raise(NODE_OS_LABEL.since, NODE_OS_LABEL.why);
   if (documentation.priorityClassName && documentation.namespace !== 'kube-system')
@@ -646,7 +668,7 @@ function buildRelease(row: ReleaseRow): FlannelRelease {
     ...(cniPluginVersion ? { cniPluginVersion } : {}),
     namespace: documentation.namespace,
     apis,
-    kubernetes: { min: formatMinor(min), ...(max ? { max: formatMinor(max) } : {}), reasons },
+    kubernetes: { min: formatMinor(min), minReason, ...(max ? { max: formatMinor(max) } : {}), reasons },
     layouts: {
       documentation,
       ...(hasAsset ? { 'release-asset': layoutFor(version, 'release-asset') } : {}),
@@ -679,23 +701,67 @@ export const FLANNEL_RELEASES: readonly FlannelRelease[] = RELEASE_ROWS.map(buil
  * upstream manifests, then the Rancher distributions' own builds (RKE1 system images, RKE2 canal).
  */
 export const FLANNEL_IMAGE_REPOSITORIES: readonly { repository: string; seen: string; source: string }[] = [
-  { repository: 'quay.io/coreos/flannel', seen: 'v0.9.1-amd64 … v0.15.1', source: 'kube-flannel.yml ≤ v0.15.1' },
+  {
+    repository: 'quay.io/coreos/flannel',
+    seen: 'v0.9.1-amd64 … v0.15.1',
+    source: 'kube-flannel.yml ≤ v0.15.1',
+  },
   {
     repository: 'rancher/mirrored-flannelcni-flannel',
     seen: 'v0.16.1 … v0.18.1 (docker.io/ prefixed from v0.19.0)',
     source: 'kube-flannel.yml v0.16.x–v0.20.x',
   },
-  { repository: 'flannelcni/flannel', seen: 'v0.16.x–v0.20.x', source: 'commented alternative in kube-flannel.yml (ppc64le, mips64le)' },
-  { repository: 'docker.io/flannel/flannel', seen: 'v0.20.2 … v0.26.3', source: 'commit 3b242e9e; kube-flannel.yml v0.21.0–v0.26.3' },
-  { repository: 'ghcr.io/flannel-io/flannel', seen: 'v0.26.3 …', source: 'commit 15c2e446; kube-flannel.yml v0.26.4+' },
-  { repository: 'rancher/coreos-flannel', seen: 'v0.9.1, v0.10.0-rancher1 … v0.13.0-rancher1', source: 'RKE1 system images (rancher/kontainer-driver-metadata)' },
-  { repository: 'rancher/mirrored-coreos-flannel', seen: 'v0.13.0 … v0.15.1', source: 'RKE1 system images (rancher/kontainer-driver-metadata)' },
-  { repository: 'rancher/hardened-flannel', seen: 'v0.13.0-rancher1, v0.28.9-build20260819', source: 'RKE2 canal images' },
+  {
+    repository: 'flannelcni/flannel',
+    seen: 'v0.16.x–v0.20.x',
+    source: 'commented alternative in kube-flannel.yml (ppc64le, mips64le)',
+  },
+  {
+    repository: 'docker.io/flannel/flannel',
+    seen: 'v0.20.2 … v0.26.3',
+    source: 'commit 3b242e9e; kube-flannel.yml v0.21.0–v0.26.3',
+  },
+  {
+    repository: 'ghcr.io/flannel-io/flannel',
+    seen: 'v0.26.3 …',
+    source: 'commit 15c2e446; kube-flannel.yml v0.26.4+',
+  },
+  {
+    repository: 'rancher/coreos-flannel',
+    seen: 'v0.9.1, v0.10.0-rancher1 … v0.13.0-rancher1',
+    source: 'RKE1 system images (rancher/kontainer-driver-metadata)',
+  },
+  {
+    repository: 'rancher/mirrored-coreos-flannel',
+    seen: 'v0.13.0 … v0.15.1',
+    source: 'RKE1 system images (rancher/kontainer-driver-metadata)',
+  },
+  {
+    repository: 'rancher/hardened-flannel',
+    seen: 'v0.13.0-rancher1, v0.28.9-build20260819',
+    source: 'RKE2 canal images',
+  },
 ];
 
 export function findRelease(version: string | undefined): FlannelRelease | undefined {
   const v = parseVersion(version);
   return v ? FLANNEL_RELEASES.find((r) => compareVersions(minor(r.version), v) === 0) : undefined;
+}
+
+/**
+ * The row standing for a version the table has no row of: the newest row of the same minor line at or
+ * below it, else the line's oldest (layouts, APIs and Kubernetes ranges only change at the patches the
+ * table holds). The exact row when there is one; undefined for a minor line the table lacks.
+ */
+export function closestRelease(version: string | undefined): FlannelRelease | undefined {
+  const v = parseVersion(version);
+  if (!v) return undefined;
+  const line = FLANNEL_RELEASES.filter((r) => {
+    const rv = minor(r.version);
+    return rv.major === v.major && rv.minor === v.minor;
+  });
+  const atOrBelow = line.filter((r) => compareVersions(minor(r.version), v) <= 0);
+  return atOrBelow[atOrBelow.length - 1] ?? line[0];
 }
 
 export function newestRelease(): FlannelRelease {

@@ -126,7 +126,9 @@ function validationMessage(error: z.ZodError): string {
 export function renderFlannelManifest(options: RenderOptions): KubeObject[] {
   const release = typeof options.release === 'string' ? findRelease(options.release) : options.release;
   if (!release)
-    throw new ManifestOptionsError(`release: no Flannel release ${String(options.release)} in the release table`);
+    throw new ManifestOptionsError(
+      `release: no Flannel release ${String(options.release)} in the release table`,
+    );
   const { release: _release, ...rest } = options;
   const parsed = optionsSchema.safeParse(rest);
   if (!parsed.success) throw new ManifestOptionsError(validationMessage(parsed.error));
@@ -332,7 +334,11 @@ function clusterRoleBinding(ctx: RenderContext): KubeObject {
 }
 
 function serviceAccount(ctx: RenderContext): KubeObject {
-  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(ctx, ctx.names.serviceAccount, true) };
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: metadata(ctx, ctx.names.serviceAccount, true),
+  };
 }
 
 function configMap(ctx: RenderContext): KubeObject {
@@ -371,7 +377,9 @@ function placement(layout: ManifestLayout, arch: string): Record<string, unknown
           : [requirement('beta.kubernetes.io/os', 'linux'), requirement('beta.kubernetes.io/arch', arch)];
       return {
         affinity: {
-          nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions }] } },
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions }] },
+          },
         },
       };
     }
@@ -404,7 +412,11 @@ function daemonSet(ctx: RenderContext, name: string, arch: string | undefined): 
       { name: 'flannel-cfg', mountPath: CONFIG_MOUNT },
     ],
   };
-  const flanneldFlags = ['--ip-masq', '--kube-subnet-mgr', ...(layout.healthProbes ? ['--healthz-port=8081'] : [])];
+  const flanneldFlags = [
+    '--ip-masq',
+    '--kube-subnet-mgr',
+    ...(layout.healthProbes ? ['--healthz-port=8081'] : []),
+  ];
   const requests = { cpu: '100m', memory: '50Mi' };
   const flanneld = {
     name: 'kube-flannel',
@@ -497,7 +509,9 @@ function containerImages(obj: KubeObject): string[] {
 /** One line per object: `DaemonSet kube-flannel/kube-flannel-ds (image ghcr.io/flannel-io/flannel:v0.28.9)`. */
 export function describeManifest(objects: readonly KubeObject[]): string[] {
   return objects.map((obj) => {
-    const where = obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+    const where = obj.metadata.namespace
+      ? `${obj.metadata.namespace}/${obj.metadata.name}`
+      : obj.metadata.name;
     const images = [...new Set(containerImages(obj))];
     const details: string[] = [];
     if (images.length) details.push(`image ${images.join(', ')}`);
