@@ -111,14 +111,6 @@ export const KUBERNETES_APIS: readonly KubernetesApi[] = [
     source: `${DEPRECATION_GUIDE} "apps/v1 API version, available since v1.9"`,
   },
   {
-    apiVersion: 'extensions/v1beta1',
-    kind: 'PodSecurityPolicy',
-    servedFrom: '1.3',
-    removedIn: '1.16',
-    replacement: 'policy/v1beta1',
-    source: `${DEPRECATION_GUIDE} "v1.16 / PodSecurityPolicy" (extensions/v1beta1 no longer served)`,
-  },
-  {
     apiVersion: 'policy/v1beta1',
     kind: 'PodSecurityPolicy',
     servedFrom: '1.10',

@@ -36,11 +36,6 @@ export interface VersionCompatFacts {
   embedded?: EmbeddedFlavour;
 }
 
-/** Which Flannel suits a Kubernetes version (for a re-apply when none runs); undefined when no release does. */
-export function suitableFlannelFor(kubernetesVersion: string): FlannelRelease | undefined {
-  return suitableRelease(kubernetesVersion);
-}
-
 function rangeText(release: FlannelRelease): string {
   const { min, max } = release.kubernetes;
   return max ? `Kubernetes ${min} to ${max} (exclusive)` : `Kubernetes v${min}+`;
@@ -48,7 +43,7 @@ function rangeText(release: FlannelRelease): string {
 
 export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
   const kube = parseVersion(facts.kubernetesVersion);
-  const suitable = suitableFlannelFor(facts.kubernetesVersion);
+  const suitable = suitableRelease(facts.kubernetesVersion);
   const suitableText = suitable
     ? `${suitable.version} (${suitable.sources.documentation})`
     : `no Flannel release whose manifest supports Kubernetes ${facts.kubernetesVersion}`;
