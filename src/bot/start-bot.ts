@@ -14,10 +14,13 @@ import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../diagnosis/s
 import { IncidentStore } from '../incidents/store.js';
 import { kubeConfigForCluster } from '../kube/kubeconfig.js';
 import type { Runbook } from '../runbooks/load.js';
-import { IncidentThreads } from '../slack/incident-thread.js';
+import { IncidentLifecycle } from '../lifecycle/coordinator.js';
+import { BackupStore } from '../remediations/backups.js';
+import { SlackDirectory } from '../slack/directory.js';
 import { registerActions } from '../slack/listeners/actions.js';
 import { registerCommands } from '../slack/listeners/commands.js';
 import { outboxWebClient, SlackOutbox } from '../slack/outbox.js';
+import { SlackThreadSink } from '../slack/thread-sink.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
@@ -39,12 +42,13 @@ export interface BotConfig {
     channelPacing?: { intervalMs: number; burst: number };
     backoffMs?: number;
   };
-  watch?: Pick<WatchServiceOptions, 'flushIntervalMs' | 'streamOptions' | 'resolvePollMs'>;
+  watch?: Pick<WatchServiceOptions, 'flushIntervalMs' | 'streamOptions'>;
   diagnosis?: {
     retry?: { attempts?: number; backoffMs?: number };
     checkTimeoutMs?: number;
     probeDeadlineSeconds?: number;
   };
+  lifecycle?: { reconcileIntervalMs?: number; verifyIntervalMs?: number };
 }
 
 export interface Bot {
@@ -56,7 +60,7 @@ export interface Bot {
   botUserId: string;
   store: IncidentStore;
   outbox: SlackOutbox;
-  threads: IncidentThreads;
+  lifecycle: IncidentLifecycle;
   watch: WatchService;
   diagnosis: DiagnosisService;
   /** Graceful: stop watching and taking requests, let workers finish their jobs, close connections. */
@@ -70,17 +74,17 @@ export async function startBot(config: BotConfig): Promise<Bot> {
   const bullConnection: Redis = createRedis(env.redisUrl, { maxRetriesPerRequest: null });
   for (const conn of [redis, bullConnection]) conn.on('error', (err) => logger.debug('redis error', { err }));
   const closers: Array<() => Promise<unknown>> = [];
-  let lifecycle: BotLifecycle = 'starting';
+  let phase: BotLifecycle = 'starting';
   let watch: WatchService | undefined;
   const health: HealthSources = {
     redis,
-    lifecycle: () => lifecycle,
+    lifecycle: () => phase,
     statuses: () => watch?.statuses ?? [],
     secrets: envSecrets(env),
   };
   const listen = { host: config.httpHost ?? env.httpHost, port: config.httpPort ?? env.httpPort };
   const stop = async () => {
-    lifecycle = 'stopping';
+    phase = 'stopping';
     for (const close of closers.splice(0).reverse()) {
       await close().catch((err) => logger.warn('error while stopping', { err }));
     }
@@ -118,20 +122,35 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     });
     closers.push(() => diagnosis.close());
 
-    const outbox = new SlackOutbox({
+    const outbox = new SlackOutbox({ redis, bullConnection, prefix, client, ...config.outbox });
+    closers.push(() => outbox.close());
+    const lifecycle = new IncidentLifecycle({
       redis,
       bullConnection,
       prefix,
-      client,
-      ...config.outbox,
-      // threads is created right below; posts only complete once the worker runs.
-      onPosted: (key, where) => void threads.onPosted(key, where),
+      store,
+      diagnosis,
+      clusters,
+      runbooks,
+      clients: kubeClientsFactory(clusters),
+      nodeActions: { namespace: env.probeNamespace, image: env.probeImage },
+      directory: new SlackDirectory(client),
+      backups: new BackupStore(redis, prefix),
+      ...config.lifecycle,
     });
-    closers.push(() => outbox.close());
-    const threads = new IncidentThreads({ outbox, store, diagnosis, redis, prefix, clusters, runbooks });
-    threads.attach();
+    lifecycle.addSink(
+      new SlackThreadSink({
+        outbox,
+        clusters,
+        runbooks,
+        issueButton: (target) => lifecycle.issueButton(target),
+      }),
+    );
+    closers.push(() => lifecycle.close());
+    diagnosis.on('progress', (p) => void lifecycle.progress(p));
     await diagnosis.waitUntilReady();
     await outbox.start();
+    await lifecycle.start();
 
     watch = new WatchService({
       clusters,
@@ -141,9 +160,9 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       election: { redis, keyPrefix: prefix },
       ...config.watch,
       onIncident: (e) =>
-        void threads
-          .onIncident(e)
-          .catch((err) => logger.warn('incident rendering failed', { incident: e.incident.id, err })),
+        void lifecycle
+          .detected(e)
+          .catch((err) => logger.warn('incident handling failed', { incident: e.incident.id, err })),
       onStatus: (s) => logger.info('cluster watch', { cluster: s.cluster, role: s.role, error: s.lastError }),
       onError: (cluster, err) => logger.debug('watch error', { cluster, err }),
     });
@@ -192,20 +211,21 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     const started = watch;
     started.start();
     closers.push(() => started.stop());
-    lifecycle = 'running';
+    phase = 'running';
 
     function register(target: App) {
+      const channelOf = (name: string) => clusters.find((c) => c.name === name)?.channel;
       registerCommands(target, {
         clusters: clusters.map((c) => c.name),
         store,
-        threads: threads,
-        outbox,
+        lifecycle,
+        channelOf,
         statuses: () => watch?.statuses ?? [],
       });
-      registerActions(target, { threads: threads, outbox });
+      registerActions(target, { lifecycle, channelOf });
     }
 
-    return { app, requestUrl, healthUrl, botUserId, store, outbox, threads, watch: started, diagnosis, stop };
+    return { app, requestUrl, healthUrl, botUserId, store, outbox, lifecycle, watch: started, diagnosis, stop };
   } catch (err) {
     await stop();
     throw err;

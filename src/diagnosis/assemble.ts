@@ -33,6 +33,7 @@ export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
     ...(request.incidentId ? { incidentId: request.incidentId } : {}),
     runbookId: request.runbookId,
     ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+    ...(request.purpose ? { purpose: request.purpose } : {}),
     nodes: request.nodes,
     ...(request.nodesNotProbed.length ? { nodesNotProbed: request.nodesNotProbed } : {}),
     startedAt: request.startedAt,

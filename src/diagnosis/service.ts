@@ -17,6 +17,7 @@ import {
   buildDiagnosisFlow,
   DEFAULT_RETRY,
   type DiagnosisJobData,
+  type FollowUpJob,
   type RetryPolicy,
 } from './flow.js';
 import {
@@ -77,6 +78,12 @@ export interface DiagnosisRequest {
    * same cluster gives the same diagnosis id, and a repeated request does not run it twice.
    */
   requestKey?: string;
+  /** The diagnosis id, chosen by the caller (who recorded it first); a repeated start() is a no-op. */
+  id?: string;
+  /** Why it runs ('incident', 'verification', 'report', 'cli'); carried into progress and the result. */
+  purpose?: string;
+  /** A job to run after the diagnosis, in the same flow (see FollowUpJob). */
+  then?: FollowUpJob;
 }
 
 export class DiagnosisTimeoutError extends UserError {
@@ -172,8 +179,8 @@ export class DiagnosisService {
 
   async start(req: DiagnosisRequest): Promise<{ id: string }> {
     await this.ready;
-    const id = req.requestKey ? stableDiagnosisId(req.cluster, req.requestKey) : newDiagnosisId();
-    if (req.requestKey && (await this.exists(id))) return { id };
+    const id = req.id ?? (req.requestKey ? stableDiagnosisId(req.cluster, req.requestKey) : newDiagnosisId());
+    if ((req.requestKey || req.id) && (await this.exists(id, req.then))) return { id };
 
     const incident = req.incidentId ? await this.opts.store.get(req.incidentId) : undefined;
     if (req.incidentId && !incident) throw new UserError(`no incident with id "${req.incidentId}"`);
@@ -197,6 +204,7 @@ export class DiagnosisService {
       ...(req.incidentId ? { incidentId: req.incidentId } : {}),
       runbookId,
       ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
+      ...(req.purpose ? { purpose: req.purpose } : {}),
       nodes,
       nodesNotProbed: notProbed,
       startedAt: new Date().toISOString(),
@@ -206,10 +214,12 @@ export class DiagnosisService {
       id,
       cluster: req.cluster,
       ...(req.incidentId ? { incidentId: req.incidentId } : {}),
+      ...(req.purpose ? { purpose: req.purpose } : {}),
+      ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
       checks: runbook.checks.map((c) => c.id),
       nodes,
     });
-    await this.flows.add(buildDiagnosisFlow(data, this.retry));
+    await this.flows.add(buildDiagnosisFlow(data, this.retry, req.then));
     await publishProgress(this.queue, initial).catch(() => undefined);
     this.onProgress(initial);
     return { id };
@@ -251,9 +261,22 @@ export class DiagnosisService {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private async exists(id: string): Promise<boolean> {
+  /** A diagnosis with this id was started (its job or its follow-up exists) or finished (its result is kept). */
+  private async exists(id: string, then?: FollowUpJob): Promise<boolean> {
     if (await this.connection.exists(diagnosisResultKey(this.opts.prefix, id))) return true;
-    return (await Job.fromId(this.queue, diagnosisJobId(id))) !== undefined;
+    if ((await Job.fromId(this.queue, diagnosisJobId(id))) !== undefined) return true;
+    if (!then) return false;
+    const followUp = new Queue(then.queueName, { connection: this.connection, prefix: this.opts.prefix });
+    try {
+      return (await Job.fromId(followUp, then.jobId)) !== undefined;
+    } finally {
+      await followUp.close();
+    }
+  }
+
+  /** The finished diagnosis, if it finished (kept 7 days). */
+  async getResult(id: string): Promise<DiagnosisDocument | undefined> {
+    return this.storedResult(id);
   }
 
   private async storedResult(id: string): Promise<DiagnosisDocument | undefined> {

@@ -199,8 +199,8 @@ return {change, redis.call('HGETALL', key), redis.call('HGETALL', sigKey)}
 /**
  * Compare-and-set state change plus its audit entry, in one step.
  * KEYS: incident hash, audit stream, all-clusters active index.
- * ARGV: to, expectState ('' = any), allowed predecessors (comma separated), nowMs, actor, details JSON,
- *       terminal ('1'/'0'), tracking retention ms.
+ * ARGV: to, expected states (comma separated, '' = any), allowed predecessors (comma separated), nowMs, actor,
+ *       details JSON, terminal ('1'/'0'), tracking retention ms, then extras as name/JSON pairs (x:<name> fields).
  * Returns {'ok', incidentHash, signaturesHash} | {'not-found'} | {'conflict', state} | {'illegal', state}.
  */
 export const TRANSITION_LUA = `
@@ -220,7 +220,7 @@ local function audit(outcome)
     'details', cjson.encode(details))
 end
 
-if expect ~= '' and state ~= expect then
+if expect ~= '' and not string.find(',' .. expect .. ',', ',' .. state .. ',', 1, true) then
   details.error = 'expected state ' .. expect
   audit('rejected')
   return {'conflict', state}
@@ -232,6 +232,7 @@ if not string.find(',' .. allowed .. ',', ',' .. state .. ',', 1, true) then
 end
 
 redis.call('HSET', key, 'state', to, 'updatedAt', now)
+for i = 9, #ARGV, 2 do redis.call('HSET', key, 'x:' .. ARGV[i], ARGV[i + 1]) end
 redis.call('HINCRBY', key, 'version', 1)
 if terminal then
   redis.call('HSET', key, 'resolvedAt', now)
@@ -261,7 +262,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local written = 0
 for i = 3, #ARGV, 2 do
   if ARGV[1] == '1' then
-    written = written + redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
+    -- "absent" includes a value cleared to JSON null (e.g. an acknowledgement reset on re-open)
+    local cur = redis.call('HGET', KEYS[1], 'x:' .. ARGV[i])
+    if not cur or cur == 'null' then
+      redis.call('HSET', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
+      written = written + 1
+    end
   else
     redis.call('HSET', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
     written = written + 1

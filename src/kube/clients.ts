@@ -9,6 +9,8 @@ export interface KubeClients {
   apps: k8s.AppsV1Api;
   rbac: k8s.RbacAuthorizationV1Api;
   version: k8s.VersionApi;
+  /** Generic objects (server-side apply, dry-run) for remediation actions. */
+  objects: k8s.KubernetesObjectApi;
 }
 
 /** `clients(cluster)` for the diagnosis service and its workers: one KubeConfig (and client set) per cluster, built once. */
@@ -35,5 +37,6 @@ export function kubeClients(kc: k8s.KubeConfig): KubeClients {
     apps: kc.makeApiClient(k8s.AppsV1Api),
     rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
     version: kc.makeApiClient(k8s.VersionApi),
+    objects: k8s.KubernetesObjectApi.makeApiClient(kc),
   };
 }
