@@ -1,9 +1,15 @@
 /**
- * Node action pods (/work/notes/action-pods.md) against the simulator over real HTTP: pods built exactly
- * as the contract shows, with its example host scripts, run against the node's simulated host and heal it.
+ * Node action pods against the simulator over real HTTP: pods built exactly as the action-pod contract
+ * shows (privileged hostPID pods whose container nsenters into the node), with its example host scripts,
+ * run against the node's simulated host and heal it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { BUILTIN_SCENARIO_DIR } from '../../src/sim/kube/scenario/load.js';
 import type { Simulator } from '../../src/sim/kube/simulator.js';
 import { startFast, waitFor } from './sim-cluster-helpers.js';
 
@@ -137,24 +143,38 @@ function ownerOf(sim: Simulator, network: string, ip: string): string | undefine
 
 // ---- ipam-leak -----------------------------------------------------------------------------------
 
+/** ipam-leak, plus 10.244.1.5 reserved by the sandbox of a pod that no longer exists (its DEL never ran). */
+function ipamLeakWithOrphanSandbox(dir: string): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(BUILTIN_SCENARIO_DIR, 'ipam-leak.yaml'), 'utf8'));
+  const node = doc.nodes.find((n: { name: string }) => n.name === NODE);
+  node.host.ipam[0].reservations.push({ ip: '10.244.1.5', owner: 'shop/checkout-6d8f7b9c44-gone1' });
+  const file = path.join(dir, 'ipam-leak-orphan.yaml');
+  fs.writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
 describe('action pods on ipam-leak', () => {
   let sim: Simulator;
   let core: CoreV1Api;
+  let dir: string;
 
   beforeAll(async () => {
-    sim = await startFast({ scenario: 'ipam-leak' });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-action-pods-'));
+    sim = await startFast({ scenarioFile: ipamLeakWithOrphanSandbox(dir) });
     await sim.settle();
     core = client(sim);
   });
   afterAll(async () => {
     await sim?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('release-leaked-ips frees leaked reservations under the IPAM lock, keeps the used ones, and the stuck pods start', async () => {
     const stuck = (await podsOn(core, NODE)).filter((p) => waitingReason(p) === 'ContainerCreating');
     expect(stuck.length).toBeGreaterThan(0);
-    const leakedOwner5 = ownerOf(sim, 'cbr0', '10.244.1.5');
-    const inUse = ['10.244.1.2', '10.244.1.3', '10.244.1.4'].map((ip) => ownerOf(sim, 'cbr0', ip));
+    const leakedOwner = ownerOf(sim, 'cbr0', '10.244.1.6');
+    const kept = ['10.244.1.2', '10.244.1.3', '10.244.1.4', '10.244.1.5'];
+    const keptOwners = kept.map((ip) => ownerOf(sim, 'cbr0', ip));
 
     const { pod, log } = await runAction(
       core,
@@ -164,7 +184,7 @@ describe('action pods on ipam-leak', () => {
         releaseLeakedIps(
           'cbr0',
           ['10.244.1.2', '10.244.1.4'],
-          ['10.244.1.1', '10.244.1.2', '10.244.1.3', '10.244.1.5', '10.244.1.6'],
+          ['10.244.1.1', '10.244.1.2', '10.244.1.3', '10.244.1.5', '10.244.1.6', '10.244.1.7'],
         ),
       ),
     );
@@ -174,19 +194,20 @@ describe('action pods on ipam-leak', () => {
         'absent 10.244.1.1',
         'kept 10.244.1.2 pod-ip',
         'kept 10.244.1.3 live-sandbox',
-        'released 10.244.1.5',
+        'kept 10.244.1.5 live-sandbox', // its sandbox is NotReady, but until DEL runs it owns the IP
         'released 10.244.1.6',
+        'released 10.244.1.7',
         '',
       ].join('\n'),
     );
     expect(pod.status?.phase).toBe('Succeeded');
     expect(terminated(pod)).toMatchObject({ exitCode: 0, reason: 'Completed' });
     const host = sim.hosts.get(NODE)!;
-    expect(['10.244.1.2', '10.244.1.3', '10.244.1.4'].map((ip) => ownerOf(sim, 'cbr0', ip))).toEqual(inUse);
+    expect(kept.map((ip) => ownerOf(sim, 'cbr0', ip))).toEqual(keptOwners);
     expect(host.exists('/var/lib/cni/networks/cbr0/lock')).toBe(true);
     expect(host.exists('/var/lib/cni/networks/cbr0/last_reserved_ip.0')).toBe(true);
-    expect(ownerOf(sim, 'cbr0', '10.244.1.7')).toMatch(/^[0-9a-f]{64}$/); // not in the list: untouched
-    expect(ownerOf(sim, 'cbr0', '10.244.1.5')).not.toBe(leakedOwner5);
+    expect(ownerOf(sim, 'cbr0', '10.244.1.8')).toMatch(/^[0-9a-f]{64}$/); // not in the list: untouched
+    expect(ownerOf(sim, 'cbr0', '10.244.1.6')).not.toBe(leakedOwner);
 
     // The freed addresses go to the pods that were stuck on the node.
     const healed = await waitFor('a stuck pod on worker-1 to run with a released IP', async () => {
@@ -195,10 +216,10 @@ describe('action pods on ipam-leak', () => {
         (p) =>
           stuck.some((s) => s.metadata?.uid === p.metadata?.uid) &&
           p.status?.phase === 'Running' &&
-          ['10.244.1.5', '10.244.1.6'].includes(p.status?.podIP ?? ''),
+          ['10.244.1.6', '10.244.1.7'].includes(p.status?.podIP ?? ''),
       );
     });
-    expect(ownerOf(sim, 'cbr0', healed.status!.podIP!)).not.toBe(leakedOwner5);
+    expect(ownerOf(sim, 'cbr0', healed.status!.podIP!)).not.toBe(leakedOwner);
   });
 
   it('remove-leftover-netns removes a leftover netns and keeps one a sandbox uses', async () => {
@@ -218,6 +239,29 @@ describe('action pods on ipam-leak', () => {
     expect(host.exists(`/var/run/netns/${leftover}`)).toBe(false);
     expect(host.exists(`/run/netns/${used}`)).toBe(true);
     expect(host.exists('/var/run/netns/cni-8b7e6d5c-4a3f-4210-8e9d-0c1b2a3f4e5d')).toBe(true);
+  });
+
+  it('crictl lists a sandbox whose pod is gone as NotReady, still holding its IP', async () => {
+    const orphan = sim.hosts
+      .get(NODE)!
+      .sandboxes()
+      .find((s) => s.podName === 'checkout-6d8f7b9c44-gone1')!;
+    const { log } = await runAction(
+      core,
+      actionPod(
+        NODE,
+        'inspect',
+        `crictl pods -q --no-trunc --state notready --namespace shop
+crictl inspectp -o json "$(crictl pods -q --no-trunc --state notready --namespace shop)"`,
+      ),
+    );
+    const [listed, ...json] = log.split('\n');
+    expect(listed).toBe(orphan.sandboxId);
+    expect(JSON.parse(json.join('\n')).status).toMatchObject({
+      state: 'SANDBOX_NOTREADY',
+      network: { ip: '10.244.1.5' },
+      metadata: { name: 'checkout-6d8f7b9c44-gone1', namespace: 'shop' },
+    });
   });
 
   it("crictl shows the node's sandboxes as containerd does, with host paths as on a real node", async () => {
@@ -255,7 +299,7 @@ crictl inspectp -o json ${sandbox.sandboxId.slice(0, 12)}`,
   it('a script that stops with an error fails the pod with its exit code and its output as the log', async () => {
     const { pod, log } = await runAction(
       core,
-      actionPod(NODE, 'release-leaked-ips', releaseLeakedIps('no-such-net', [], ['10.244.1.5'])),
+      actionPod(NODE, 'release-leaked-ips', releaseLeakedIps('no-such-net', [], ['10.244.1.9'])),
     );
     expect(log).toBe('error no-ipam-dir /var/lib/cni/networks/no-such-net\n');
     expect(pod.status?.phase).toBe('Failed');

@@ -1,6 +1,6 @@
 /**
- * Node action pods (label app.kubernetes.io/name=flannel-ops-action, see /work/notes/action-pods.md and
- * src/sim/kube/README.md, "Action pods"): privileged hostPID pods whose container runs
+ * Node action pods (label app.kubernetes.io/name=flannel-ops-action, see src/sim/kube/README.md, "Action
+ * pods"): the privileged hostPID pods flannel-ops creates for remediation steps on a node, whose container runs
  * `nsenter -t 1 -m ... -- sh -c '<host script>'`. They run as real processes like probe pods; what
  * differs is how the container reaches the node (host/node-paths.ts) and the node tools it gets.
  */
@@ -57,7 +57,10 @@ export function prepareAction(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base.env))
     env[k] = k.startsWith('FLANNEL_OPS_SIM_') || k === 'PATH' || k === 'HOME' ? v : rewrite(v);
+  // The stand-ins must win whatever the pod's env says: the real nsenter would enter this machine.
+  if (!env.PATH.startsWith(`${SIM_BIN_DIR}:`)) env.PATH = `${SIM_BIN_DIR}:${env.PATH}`;
   Object.assign(env, {
+    FLANNEL_OPS_SIM_NODE_ROOT: host.root,
     FLANNEL_OPS_SIM_NSENTER: nsenterMode(pod, container),
     FLANNEL_OPS_SIM_CONTAINER_ROOT: containerRoot,
     FLANNEL_OPS_SIM_HOST_BIN: HOST_BIN_DIR,
