@@ -415,3 +415,25 @@ describe('restart-kubelet', () => {
     expect(sim.hosts.get(NODE)!.device('cni0')?.addresses).toEqual(['10.244.1.1/24']);
   });
 });
+
+describe('a work dir the stand-ins cannot use', () => {
+  it('fails the action pod with a message naming the directory, and leaves the node alone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim action pods '));
+    const sim = await startFast({ scenario: 'stale-cni0', workDir: dir });
+    try {
+      const { pod, log } = await runAction(
+        client(sim),
+        actionPod(NODE, 'delete-stale-cni0', DELETE_STALE_CNI0),
+      );
+      expect(pod.status?.phase).toBe('Failed');
+      expect(terminated(pod)?.exitCode).toBe(128);
+      expect(log).toBe(
+        `error: the simulator's directory ${path.join(dir, 'nodes', NODE)} has characters the action pod stand-ins cannot handle; use a --work-dir of plain path characters\n`,
+      );
+      expect(sim.hosts.get(NODE)!.device('cni0')).toBeDefined();
+    } finally {
+      await sim.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -623,12 +623,11 @@ export class Kubelet implements AgentNode {
     const write = (text: string) => {
       if (text) logs.append(rt.namespace, rt.name, container.name, text);
     };
-    let setup: ProbeSetup;
+    let setup: ProbeSetup | undefined;
     try {
       setup = prepare(container, rt.containerRoot as string);
     } catch (err) {
-      // The container cannot be set up here: it fails as a container whose command cannot start.
-      setup = { argv: [], env: {}, cwd: rt.containerRoot as string };
+      // The container cannot be set up here: it fails like a container whose command cannot start.
       write(`error: ${(err as Error).message}\n`);
     }
     const podStart = Date.parse(String((pod.status as { startTime?: string })?.startTime ?? '')) || startedMs;
@@ -642,9 +641,17 @@ export class Kubelet implements AgentNode {
       sandboxReady: true,
       containers: [{ name: container.name, state: { running: { startedAt } }, ready: true, containerID }],
     });
-    const run = runProbe(setup, deadlineMs, (text, stream) =>
-      write(output ? output.map(text, stream) : text),
-    );
+    const run: ProbeRun = setup
+      ? runProbe(setup, deadlineMs, (text, stream) => write(output ? output.map(text, stream) : text))
+      : {
+          exited: Promise.resolve({
+            exitCode: 128,
+            deadlineExceeded: false,
+            startedAt: startedMs,
+            finishedAt: Date.now(),
+          }),
+          kill() {},
+        };
     rt.probe = run;
     void this.ctx.activity.track(
       async () => {
