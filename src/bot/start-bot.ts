@@ -225,7 +225,18 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       registerActions(target, { lifecycle, channelOf });
     }
 
-    return { app, requestUrl, healthUrl, botUserId, store, outbox, lifecycle, watch: started, diagnosis, stop };
+    return {
+      app,
+      requestUrl,
+      healthUrl,
+      botUserId,
+      store,
+      outbox,
+      lifecycle,
+      watch: started,
+      diagnosis,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -99,13 +99,12 @@ const remediationSchema = z
   .prefault({});
 
 /** Slack people to notify: user ids, user groups (handle or S.. id), and optionally @here. */
-const notifySchema = z
-  .strictObject({
-    users: z.array(userId).default([]),
-    groups: z.array(userGroup).default([]),
-    here: z.boolean().default(false),
-  })
-  .prefault({});
+const notifyFields = z.strictObject({
+  users: z.array(userId).default([]),
+  groups: z.array(userGroup).default([]),
+  here: z.boolean().default(false),
+});
+const notifySchema = notifyFields.prefault({});
 
 const pagingSchema = z
   .strictObject({
@@ -118,8 +117,12 @@ const pagingSchema = z
     escalation: z
       .array(
         z.strictObject({
-          afterMinutes: z.number().min(0.05).max(24 * 60),
-          notify: notifySchema.optional(),
+          afterMinutes: z
+            .number()
+            .min(0.05)
+            .max(24 * 60),
+          // Absent means "the same people again" (no default filled in here, unlike paging.notify).
+          notify: notifyFields.optional(),
         }),
       )
       .max(10)

@@ -66,7 +66,8 @@ function buildStep(
   const info = ACTION_IDS[step.action];
   const fromCauses = clusterParams(causes);
   // A node step gets each node's own data in nodeParams; the per-node records need not be repeated.
-  if (info.scope === 'node') for (const [k, v] of Object.entries(fromCauses)) if (isRecord(v)) delete fromCauses[k];
+  if (info.scope === 'node')
+    for (const [k, v] of Object.entries(fromCauses)) if (isRecord(v)) delete fromCauses[k];
   const params: Record<string, unknown> = { ...(step.params ?? {}), ...fromCauses };
   if (nodes.length) params.nodes = nodes;
   const nodeParams: Record<string, Record<string, unknown>> = {};

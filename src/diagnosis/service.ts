@@ -20,12 +20,7 @@ import {
   type FollowUpJob,
   type RetryPolicy,
 } from './flow.js';
-import {
-  diagnosisResultKey,
-  DiagnosisWorkers,
-  publishProgress,
-  type ProbeSettings,
-} from './workers.js';
+import { diagnosisResultKey, DiagnosisWorkers, publishProgress, type ProbeSettings } from './workers.js';
 import { DIAGNOSIS_QUEUE, diagnosisJobId } from './queue-names.js';
 import { DiagnosisProgressStore, withoutSeq, type SequencedProgress } from './progress.js';
 import type { Runbook } from '../runbooks/schema.js';

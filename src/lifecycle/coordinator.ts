@@ -18,7 +18,11 @@ import type { ClusterConfig, NotifyTargets } from '../config/clusters.js';
 import { newDiagnosisId } from '../diagnosis/ids.js';
 import type { DiagnosisRequest } from '../diagnosis/service.js';
 import type { Diagnosis, DiagnosisProgress, PlanStep } from '../diagnosis/types.js';
-import { IllegalTransitionError, IncidentNotFoundError, IncidentStateConflictError } from '../incidents/errors.js';
+import {
+  IllegalTransitionError,
+  IncidentNotFoundError,
+  IncidentStateConflictError,
+} from '../incidents/errors.js';
 import type { IncidentStore } from '../incidents/store.js';
 import { isTerminalState, type IncidentState } from '../incidents/transitions.js';
 import type { Incident } from '../incidents/types.js';
@@ -153,7 +157,12 @@ export class IncidentLifecycle {
       });
       this.worker.on('error', (err) => logger.warn('lifecycle worker error', { err }));
       this.worker.on('failed', (job, err) =>
-        logger.warn('lifecycle job failed', { job: job?.name, id: job?.id, attempt: job?.attemptsMade, err: err.message }),
+        logger.warn('lifecycle job failed', {
+          job: job?.name,
+          id: job?.id,
+          attempt: job?.attemptsMade,
+          err: err.message,
+        }),
       );
       await this.worker.waitUntilReady();
     }
@@ -212,14 +221,24 @@ export class IncidentLifecycle {
   /** `/flannel diagnose CLUSTER [NODE]`: an on-demand report (not an incident). */
   async requestDiagnosis(req: { cluster: string; node?: string; user: string }): Promise<Outcome> {
     const cluster = this.cluster(req.cluster);
-    if (!cluster) return refuse({ code: 'unknown-cluster', cluster: req.cluster, known: this.clusterNames() });
+    if (!cluster)
+      return refuse({ code: 'unknown-cluster', cluster: req.cluster, known: this.clusterNames() });
     const limited = await this.rateLimit(cluster, req.user);
     if (limited) return limited;
     const runningKey = `${this.opts.prefix}:report-running:${cluster.name}:${req.node ?? '*'}`;
     const id = newDiagnosisId();
-    const claimed = await this.opts.redis.set(runningKey, JSON.stringify({ id, by: req.user }), 'EX', REPORT_RUNNING_SECONDS, 'NX');
+    const claimed = await this.opts.redis.set(
+      runningKey,
+      JSON.stringify({ id, by: req.user }),
+      'EX',
+      REPORT_RUNNING_SECONDS,
+      'NX',
+    );
     if (claimed !== 'OK') {
-      const running = JSON.parse((await this.opts.redis.get(runningKey)) ?? '{}') as { id?: string; by?: string };
+      const running = JSON.parse((await this.opts.redis.get(runningKey)) ?? '{}') as {
+        id?: string;
+        by?: string;
+      };
       return refuse({ code: 'already-diagnosing', diagnosisId: running.id ?? '?', by: running.by ?? '?' });
     }
     try {
@@ -229,14 +248,33 @@ export class IncidentLifecycle {
         purpose: 'report',
         requestedBy: req.user,
         ...(req.node && { nodes: [req.node] }),
-        then: this.settleJob({ diagnosisId: id, purpose: 'report', cluster: cluster.name, requestedBy: req.user, ...(req.node && { node: req.node }) }),
+        then: this.settleJob({
+          diagnosisId: id,
+          purpose: 'report',
+          cluster: cluster.name,
+          requestedBy: req.user,
+          ...(req.node && { node: req.node }),
+        }),
       });
     } catch (err) {
       await this.opts.redis.del(runningKey);
       return refuse({ code: 'could-not-start', reason: (err as Error)?.message ?? String(err) });
     }
-    await this.emit({ type: 'diagnosis-started', cluster: cluster.name, diagnosisId: id, purpose: 'report', requestedBy: req.user, ...(req.node && { node: req.node }) });
-    return accept({ code: 'diagnosis-started', cluster: cluster.name, diagnosisId: id, ...(req.node && { node: req.node }), reportTo: cluster.reports });
+    await this.emit({
+      type: 'diagnosis-started',
+      cluster: cluster.name,
+      diagnosisId: id,
+      purpose: 'report',
+      requestedBy: req.user,
+      ...(req.node && { node: req.node }),
+    });
+    return accept({
+      code: 'diagnosis-started',
+      cluster: cluster.name,
+      diagnosisId: id,
+      ...(req.node && { node: req.node }),
+      reportTo: cluster.reports,
+    });
   }
 
   /** A button click: the opaque id says what it was for. */
@@ -268,7 +306,8 @@ export class IncidentLifecycle {
     if (!incident) return refuse({ code: 'unknown-incident', incidentId });
     const ack = { user, at: new Date(this.now()).toISOString() };
     if (!(await this.opts.store.setExtraIfAbsent(incidentId, 'ack', ack))) {
-      const current = (await this.opts.store.get(incidentId))?.extras.ack as { user: string; at: string } | undefined;
+      const current = (await this.opts.store.get(incidentId))?.extras.ack as
+        { user: string; at: string } | undefined;
       return refuse({ code: 'already-acknowledged', by: current?.user ?? '?', at: current?.at ?? '' });
     }
     await this.opts.store.audit(incidentId, { actor: user, action: 'acknowledge', outcome: 'ok' });
@@ -291,17 +330,38 @@ export class IncidentLifecycle {
     if (!cluster || !view || !step) return refuse({ code: 'expired-button' });
     const refusal = await this.decisionRefusal(incident, cluster, view, step, user, target.kind);
     if (refusal) {
-      await this.audit(incident.id, user, target.kind, 'refused', { step: step.index, version: view.plan.version, reason: refusal.code });
+      await this.audit(incident.id, user, target.kind, 'refused', {
+        step: step.index,
+        version: view.plan.version,
+        reason: refusal.code,
+      });
       return refuse(refusal);
     }
-    const result = await this.plans.decide(incident.id, view.plan.version, step.id, user, target.kind, step.required, this.now());
+    const result = await this.plans.decide(
+      incident.id,
+      view.plan.version,
+      step.id,
+      user,
+      target.kind,
+      step.required,
+      this.now(),
+    );
     switch (result.outcome) {
       case 'superseded':
-        return refuse({ code: 'superseded', version: view.plan.version, ...(result.current !== undefined && { current: result.current }) });
+        return refuse({
+          code: 'superseded',
+          version: view.plan.version,
+          ...(result.current !== undefined && { current: result.current }),
+        });
       case 'unknown-step':
         return refuse({ code: 'expired-button' });
       case 'duplicate':
-        return refuse({ code: 'duplicate', step: step.index, count: result.state.approvals.length, required: step.required });
+        return refuse({
+          code: 'duplicate',
+          step: step.index,
+          count: result.state.approvals.length,
+          required: step.required,
+        });
       case 'state':
         return refuse({
           code: 'step-state',
@@ -319,12 +379,20 @@ export class IncidentLifecycle {
       required: step.required,
     });
     const fresh = (await this.plans.get(incident.id, view.plan.version))!;
-    await this.emit({ type: 'step', incident, view: fresh, stepId: step.id, what: result.outcome === 'rejected' ? 'rejected' : 'approval' });
-    if (result.outcome === 'recorded') return accept({ code: 'approval-recorded', step: step.index, count, required: step.required });
+    await this.emit({
+      type: 'step',
+      incident,
+      view: fresh,
+      stepId: step.id,
+      what: result.outcome === 'rejected' ? 'rejected' : 'approval',
+    });
+    if (result.outcome === 'recorded')
+      return accept({ code: 'approval-recorded', step: step.index, count, required: step.required });
     await this.advance(incident.id, view.plan.version);
     if (result.outcome === 'rejected') return accept({ code: 'step-rejected', step: step.index });
     const before = fresh.plan.steps.find(
-      (s) => s.index < step.index && ['awaiting', 'approved', 'running'].includes(fresh.states[s.id]?.state ?? ''),
+      (s) =>
+        s.index < step.index && ['awaiting', 'approved', 'running'].includes(fresh.states[s.id]?.state ?? ''),
     );
     return accept({ code: 'step-approved', step: step.index, ...(before && { waitsFor: before.index }) });
   }
@@ -338,12 +406,17 @@ export class IncidentLifecycle {
     kind: 'approve' | 'reject',
   ) {
     if (incident.extras.planVersion !== view.plan.version) {
-      return { code: 'superseded' as const, version: view.plan.version, current: Number(incident.extras.planVersion) };
+      return {
+        code: 'superseded' as const,
+        version: view.plan.version,
+        current: Number(incident.extras.planVersion),
+      };
     }
     if (incident.state !== 'awaiting-approval' && incident.state !== 'remediating') {
       return { code: 'incident-state' as const, state: incident.state, incidentId: incident.id };
     }
-    if (Date.parse(view.plan.expiresAt) < this.now()) return { code: 'plan-expired' as const, expiredAt: view.plan.expiresAt };
+    if (Date.parse(view.plan.expiresAt) < this.now())
+      return { code: 'plan-expired' as const, expiredAt: view.plan.expiresAt };
     const members = await this.opts.directory.groupMembers(cluster.approvals.approvers.groups);
     const policy = approvalRefusal({
       policy: cluster.approvals,
@@ -355,7 +428,8 @@ export class IncidentLifecycle {
     if (policy) return policy;
     if (kind === 'approve') {
       const holder = await this.lockHolder(cluster.name);
-      if (holder && holder.incidentId !== incident.id) return { code: 'cluster-busy' as const, cluster: cluster.name, incidentId: holder.incidentId };
+      if (holder && holder.incidentId !== incident.id)
+        return { code: 'cluster-busy' as const, cluster: cluster.name, incidentId: holder.incidentId };
     }
     return undefined;
   }
@@ -378,15 +452,35 @@ export class IncidentLifecycle {
       if (!state || ['done', 'failed', 'rejected', 'skipped', 'report'].includes(state)) continue;
       if (failedBefore) {
         // A failed step stops the plan: what is left is re-planned after the verification says what is wrong.
-        const skipped = await this.plans.moveStep(incidentId, version, step.id, ['awaiting', 'approved'], 'skipped', {
-          lines: [`not run: step ${failedBefore.index} failed`],
-        });
-        if (skipped) await this.emit({ type: 'step', incident, view: (await this.plans.get(incidentId, version))!, stepId: step.id, what: 'skipped' });
+        const skipped = await this.plans.moveStep(
+          incidentId,
+          version,
+          step.id,
+          ['awaiting', 'approved'],
+          'skipped',
+          {
+            lines: [`not run: step ${failedBefore.index} failed`],
+          },
+        );
+        if (skipped)
+          await this.emit({
+            type: 'step',
+            incident,
+            view: (await this.plans.get(incidentId, version))!,
+            stepId: step.id,
+            what: 'skipped',
+          });
         continue;
       }
       if (state === 'running') return;
       if (state === 'approved') {
-        const moved = await this.moveIncident(incident, 'remediating', ['awaiting-approval', 'remediating'], 'bot', `step ${step.index} approved`);
+        const moved = await this.moveIncident(
+          incident,
+          'remediating',
+          ['awaiting-approval', 'remediating'],
+          'bot',
+          `step ${step.index} approved`,
+        );
         if (!moved) return;
         const data: RunStepJob = { incidentId, version, stepId: step.id };
         await this.queue.add('run-step', data, { jobId: jobIds.runStep(data) });
@@ -394,7 +488,13 @@ export class IncidentLifecycle {
         return;
       }
       // awaiting approval
-      const moved = await this.moveIncident(incident, 'awaiting-approval', ['remediating', 'awaiting-approval'], 'bot', `step ${step.index} needs approval`);
+      const moved = await this.moveIncident(
+        incident,
+        'awaiting-approval',
+        ['remediating', 'awaiting-approval'],
+        'bot',
+        `step ${step.index} needs approval`,
+      );
       if (moved && moved !== incident) await this.emitIncident(moved, 'state', undefined, view);
       return;
     }
@@ -417,20 +517,27 @@ export class IncidentLifecycle {
 
   private async rerun(target: Extract<ButtonTarget, { kind: 'rerun' }>, user: string): Promise<Outcome> {
     const cluster = this.cluster(target.cluster);
-    if (!cluster) return refuse({ code: 'unknown-cluster', cluster: target.cluster, known: this.clusterNames() });
+    if (!cluster)
+      return refuse({ code: 'unknown-cluster', cluster: target.cluster, known: this.clusterNames() });
     const incident = target.incidentId ? await this.opts.store.get(target.incidentId) : undefined;
     if (!incident || isTerminalState(incident.state)) {
-      return this.requestDiagnosis({ cluster: cluster.name, user, ...(target.node && { node: target.node }) });
+      return this.requestDiagnosis({
+        cluster: cluster.name,
+        user,
+        ...(target.node && { node: target.node }),
+      });
     }
     if (incident.state === 'awaiting-approval') {
       const members = await this.opts.directory.groupMembers(cluster.approvals.approvers.groups);
-      if (!isApprover(cluster.approvals, user, members)) return refuse({ code: 'rerun-needs-approver', incidentId: incident.id });
+      if (!isApprover(cluster.approvals, user, members))
+        return refuse({ code: 'rerun-needs-approver', incidentId: incident.id });
     }
     if (incident.state === 'diagnosing' || incident.state === 'verifying') {
       const run = incident.extras.diagnosisRun as DiagnosisRun | undefined;
       return refuse({ code: 'already-diagnosing', diagnosisId: run?.id ?? '?', by: run?.by ?? '?' });
     }
-    if (incident.state === 'remediating') return refuse({ code: 'incident-state', state: incident.state, incidentId: incident.id });
+    if (incident.state === 'remediating')
+      return refuse({ code: 'incident-state', state: incident.state, incidentId: incident.id });
     const limited = await this.rateLimit(cluster, user);
     if (limited) return limited;
     try {
@@ -440,12 +547,19 @@ export class IncidentLifecycle {
         from: [incident.state],
         reason: 're-run diagnosis',
       });
-      return accept({ code: 'diagnosis-started', cluster: cluster.name, diagnosisId: run.id, incidentId: incident.id, reportTo: 'channel' });
+      return accept({
+        code: 'diagnosis-started',
+        cluster: cluster.name,
+        diagnosisId: run.id,
+        incidentId: incident.id,
+        reportTo: 'channel',
+      });
     } catch (err) {
       if (err instanceof IncidentStateConflictError) {
         const now = await this.opts.store.get(incident.id);
         const run = now?.extras.diagnosisRun as DiagnosisRun | undefined;
-        if (now?.state === 'diagnosing') return refuse({ code: 'already-diagnosing', diagnosisId: run?.id ?? '?', by: run?.by ?? '?' });
+        if (now?.state === 'diagnosing')
+          return refuse({ code: 'already-diagnosing', diagnosisId: run?.id ?? '?', by: run?.by ?? '?' });
         return refuse({ code: 'incident-state', state: err.actual, incidentId: incident.id });
       }
       throw err;
@@ -460,9 +574,20 @@ export class IncidentLifecycle {
    */
   private async beginDiagnosis(
     incident: Incident,
-    how: { purpose: 'incident' | 'verification'; by: string; from: IncidentState[]; reason: string; nodes?: string[] },
+    how: {
+      purpose: 'incident' | 'verification';
+      by: string;
+      from: IncidentState[];
+      reason: string;
+      nodes?: string[];
+    },
   ): Promise<DiagnosisRun> {
-    const run: DiagnosisRun = { id: newDiagnosisId(), purpose: how.purpose, by: how.by, at: new Date(this.now()).toISOString() };
+    const run: DiagnosisRun = {
+      id: newDiagnosisId(),
+      purpose: how.purpose,
+      by: how.by,
+      at: new Date(this.now()).toISOString(),
+    };
     const to = how.purpose === 'verification' ? 'verifying' : 'diagnosing';
     const moved = await this.opts.store.transition(incident.id, to, {
       actor: how.by,
@@ -477,7 +602,9 @@ export class IncidentLifecycle {
   }
 
   private async startFlow(incident: Incident, run: DiagnosisRun, nodes?: string[]): Promise<void> {
-    const pinned = nodes?.length ? [...new Set([...nodes, ...(await this.incidentNodes(incident))])] : undefined;
+    const pinned = nodes?.length
+      ? [...new Set([...nodes, ...(await this.incidentNodes(incident))])]
+      : undefined;
     try {
       await this.opts.diagnosis.start({
         cluster: incident.cluster,
@@ -486,16 +613,35 @@ export class IncidentLifecycle {
         purpose: run.purpose,
         requestedBy: run.by,
         ...(pinned && { nodes: pinned }),
-        then: this.settleJob({ diagnosisId: run.id, purpose: run.purpose, cluster: incident.cluster, incidentId: incident.id, requestedBy: run.by }),
+        then: this.settleJob({
+          diagnosisId: run.id,
+          purpose: run.purpose,
+          cluster: incident.cluster,
+          incidentId: incident.id,
+          requestedBy: run.by,
+        }),
       });
     } catch (err) {
       await this.diagnosisFailed(
-        { diagnosisId: run.id, purpose: run.purpose, cluster: incident.cluster, incidentId: incident.id, requestedBy: run.by },
+        {
+          diagnosisId: run.id,
+          purpose: run.purpose,
+          cluster: incident.cluster,
+          incidentId: incident.id,
+          requestedBy: run.by,
+        },
         (err as Error)?.message ?? String(err),
       );
       return;
     }
-    await this.emit({ type: 'diagnosis-started', cluster: incident.cluster, diagnosisId: run.id, purpose: run.purpose, incidentId: incident.id, requestedBy: run.by });
+    await this.emit({
+      type: 'diagnosis-started',
+      cluster: incident.cluster,
+      diagnosisId: run.id,
+      purpose: run.purpose,
+      incidentId: incident.id,
+      requestedBy: run.by,
+    });
   }
 
   private async incidentNodes(incident: Incident): Promise<string[]> {
@@ -514,7 +660,9 @@ export class IncidentLifecycle {
   private async settle(job: Job): Promise<void> {
     const data = settleJobSchema.parse(job.data);
     const values = await job.getChildrenValues<Diagnosis>();
-    const diagnosis = Object.values(values).find((v) => v && typeof v === 'object' && Array.isArray(v.causes));
+    const diagnosis = Object.values(values).find(
+      (v) => v && typeof v === 'object' && Array.isArray(v.causes),
+    );
     if (!diagnosis) {
       const failures = Object.values(await job.getIgnoredChildrenFailures()).join('; ');
       await this.diagnosisFailed(data, failures || 'the diagnosis job failed (see the bot logs)');
@@ -526,7 +674,12 @@ export class IncidentLifecycle {
   private async settleFrom(data: SettleJob, d: Diagnosis): Promise<void> {
     if (data.purpose === 'report') {
       await this.opts.redis.del(`${this.opts.prefix}:report-running:${data.cluster}:${data.node ?? '*'}`);
-      await this.emit({ type: 'diagnosis-done', diagnosis: d, purpose: 'report', ...(data.node && { node: data.node }) });
+      await this.emit({
+        type: 'diagnosis-done',
+        diagnosis: d,
+        purpose: 'report',
+        ...(data.node && { node: data.node }),
+      });
       return;
     }
     await this.emit({ type: 'diagnosis-done', diagnosis: d, purpose: data.purpose });
@@ -562,15 +715,29 @@ export class IncidentLifecycle {
     const run = incident?.extras.diagnosisRun as DiagnosisRun | undefined;
     if (!incident || run?.id !== data.diagnosisId) return;
     if (incident.state === 'diagnosing') {
-      const moved = await this.moveIncident(incident, 'open', ['diagnosing'], 'bot', `diagnosis could not finish: ${reason}`, {
-        diagnosisFailed: { id: data.diagnosisId, reason: reason.slice(0, 300) },
-      });
+      const moved = await this.moveIncident(
+        incident,
+        'open',
+        ['diagnosing'],
+        'bot',
+        `diagnosis could not finish: ${reason}`,
+        {
+          diagnosisFailed: { id: data.diagnosisId, reason: reason.slice(0, 300) },
+        },
+      );
       if (moved) await this.emitIncident(moved, 'state');
     } else if (incident.state === 'verifying') {
       // The fix ran but could not be verified: a person decides (re-run the diagnosis).
       const version = Number(incident.extras.planVersion);
-      const moved = await this.moveIncident(incident, 'awaiting-approval', ['verifying'], 'bot', `verification could not finish: ${reason}`);
-      if (moved) await this.emitIncident(moved, 'state', undefined, await this.plans.get(incident.id, version));
+      const moved = await this.moveIncident(
+        incident,
+        'awaiting-approval',
+        ['verifying'],
+        'bot',
+        `verification could not finish: ${reason}`,
+      );
+      if (moved)
+        await this.emitIncident(moved, 'state', undefined, await this.plans.get(incident.id, version));
     }
   }
 
@@ -580,13 +747,29 @@ export class IncidentLifecycle {
     if (!cluster || !runbook) return;
     const judgement = judgeVerification(runbook, d);
     if (!judgement.passed) {
-      await this.emit({ type: 'verification', incident, diagnosisId: d.id, outcome: 'failed', lines: judgement.lines });
-      await this.audit(incident.id, 'bot', 'verify', 'failed', { diagnosis: d.id, lines: judgement.lines.slice(0, 10) });
+      await this.emit({
+        type: 'verification',
+        incident,
+        diagnosisId: d.id,
+        outcome: 'failed',
+        lines: judgement.lines,
+      });
+      await this.audit(incident.id, 'bot', 'verify', 'failed', {
+        diagnosis: d.id,
+        lines: judgement.lines.slice(0, 10),
+      });
       await this.offerPlan(incident, d, 'verifying', 'verification failed: next plan');
       return;
     }
     const quiet = cluster.verification.quietPeriodSeconds;
-    await this.emit({ type: 'verification', incident, diagnosisId: d.id, outcome: 'passed', lines: judgement.lines, quietSeconds: quiet });
+    await this.emit({
+      type: 'verification',
+      incident,
+      diagnosisId: d.id,
+      outcome: 'passed',
+      lines: judgement.lines,
+      quietSeconds: quiet,
+    });
     await this.audit(incident.id, 'bot', 'verify', 'passed', { diagnosis: d.id, quietSeconds: quiet });
     const data: ConfirmJob = { incidentId: incident.id, diagnosisId: d.id, passedAt: this.now() };
     await this.queue.add('confirm', data, { jobId: jobIds.confirm(d.id), delay: quiet * 1000 });
@@ -613,7 +796,11 @@ export class IncidentLifecycle {
       }).catch((err) => this.ignoreRace(err));
       return;
     }
-    await this.resolve(incident, 'verifying', 'verified: checks pass and no new sandbox failure in the quiet period');
+    await this.resolve(
+      incident,
+      'verifying',
+      'verified: checks pass and no new sandbox failure in the quiet period',
+    );
   }
 
   private async resolve(incident: Incident, from: IncidentState, reason: string): Promise<void> {
@@ -630,11 +817,17 @@ export class IncidentLifecycle {
       return e ? Date.parse(e.at) : undefined;
     };
     const opened = Date.parse(incident.openedAt);
-    const diagnosed = at((e) => e.action === 'transition' && e.outcome === 'ok' && e.details.to === 'awaiting-approval');
+    const diagnosed = at(
+      (e) => e.action === 'transition' && e.outcome === 'ok' && e.details.to === 'awaiting-approval',
+    );
     const fixStart = at((e) => e.action === 'step' && e.outcome === 'started');
     const fixed = at((e) => e.action === 'verify' && e.outcome === 'passed');
     const approvers = [
-      ...new Set(timeline.filter((e) => e.action === 'approve' && ['approved', 'recorded'].includes(e.outcome)).map((e) => e.actor)),
+      ...new Set(
+        timeline
+          .filter((e) => e.action === 'approve' && ['approved', 'recorded'].includes(e.outcome))
+          .map((e) => e.actor),
+      ),
     ];
     return {
       openToResolvedMs: Date.parse(incident.resolvedAt ?? new Date(this.now()).toISOString()) - opened,
@@ -649,7 +842,12 @@ export class IncidentLifecycle {
   // --- plans -----------------------------------------------------------------------------------
 
   /** Builds the next plan version from a diagnosis (previews included) and offers it. */
-  private async offerPlan(incident: Incident, d: Diagnosis, from: IncidentState, reason: string): Promise<void> {
+  private async offerPlan(
+    incident: Incident,
+    d: Diagnosis,
+    from: IncidentState,
+    reason: string,
+  ): Promise<void> {
     const cluster = this.cluster(incident.cluster)!;
     const version = Number(incident.extras.planVersion ?? 0) + 1;
     const plan = await this.buildPlan(incident, cluster, d, version);
@@ -670,14 +868,20 @@ export class IncidentLifecycle {
     await this.advance(incident.id, version);
   }
 
-  private async buildPlan(incident: Incident, cluster: ClusterConfig, d: Diagnosis, version: number): Promise<IncidentPlan> {
+  private async buildPlan(
+    incident: Incident,
+    cluster: ClusterConfig,
+    d: Diagnosis,
+    version: number,
+  ): Promise<IncidentPlan> {
     const steps: PlannedStep[] = [];
     const notOffered: IncidentPlan['notOffered'] = [];
     for (const step of d.plan) {
       const prepared = await this.prepareStep(cluster, step, steps.length + 1).catch((err: Error) => ({
         notOffered: `could not prepare it: ${err?.message ?? String(err)}`,
       }));
-      if ('notOffered' in prepared) notOffered.push({ step: step.step, title: step.title, reason: prepared.notOffered });
+      if ('notOffered' in prepared)
+        notOffered.push({ step: step.step, title: step.title, reason: prepared.notOffered });
       else steps.push(prepared);
     }
     const run = incident.extras.diagnosisRun as DiagnosisRun | undefined;
@@ -691,6 +895,10 @@ export class IncidentLifecycle {
       createdAt: new Date(created).toISOString(),
       expiresAt: new Date(created + cluster.approvals.planTtlMinutes * 60_000).toISOString(),
       ...(requestedBy && { requestedBy }),
+      approvers: {
+        users: [...cluster.approvals.approvers.users],
+        groups: [...cluster.approvals.approvers.groups],
+      },
       headline: d.causes[0]?.title ?? 'Problems found',
       causes: d.causes.slice(0, 5).map((c) => ({ id: c.id, title: c.title, confidence: c.confidence })),
       steps,
@@ -742,8 +950,15 @@ export class IncidentLifecycle {
       headline: nodes.length === 1 ? first.headline : `${step.title} — on ${nodes.join(', ')}`,
       lines: [...nodes.flatMap((n) => nodePreviews[n].lines), ...blocked.map((b) => `left out: ${b}`)],
       commands: [...new Set(nodes.flatMap((n) => nodePreviews[n].commands ?? []))],
+      ...(first.via && { via: first.via }),
     };
-    return { ...base, nodes, ...(nodes.length === 1 ? { node: nodes[0] } : { node: undefined }), preview: combined, nodePreviews };
+    return {
+      ...base,
+      nodes,
+      ...(nodes.length === 1 ? { node: nodes[0] } : { node: undefined }),
+      preview: combined,
+      nodePreviews,
+    };
   }
 
   // --- steps -----------------------------------------------------------------------------------
@@ -756,7 +971,9 @@ export class IncidentLifecycle {
     const cluster = incident && this.cluster(incident.cluster);
     if (!incident || !view || !step || !cluster) return;
     if (incident.extras.planVersion !== data.version) {
-      await this.plans.moveStep(incident.id, data.version, step.id, ['approved'], 'skipped', { lines: ['superseded by a newer plan'] });
+      await this.plans.moveStep(incident.id, data.version, step.id, ['approved'], 'skipped', {
+        lines: ['superseded by a newer plan'],
+      });
       return;
     }
     const lockValue = `${incident.id}|${job.id}`;
@@ -765,17 +982,30 @@ export class IncidentLifecycle {
       throw new DelayedError();
     }
     try {
-      let state = await this.plans.moveStep(incident.id, data.version, step.id, ['approved'], 'running', { startedAt: this.now() });
+      let state = await this.plans.moveStep(incident.id, data.version, step.id, ['approved'], 'running', {
+        startedAt: this.now(),
+      });
       if (!state) {
         // Resumed after a crash (it is running already) or nothing to do (finished, skipped).
         const current = (await this.plans.get(incident.id, data.version))?.states[step.id];
         if (current?.state !== 'running') return;
         state = current;
       } else {
-        await this.audit(incident.id, 'bot', 'step', 'started', { step: step.index, action: step.action, version: data.version, nodes: step.nodes });
+        await this.audit(incident.id, 'bot', 'step', 'started', {
+          step: step.index,
+          action: step.action,
+          version: data.version,
+          nodes: step.nodes,
+        });
       }
       const render = async (what: 'started' | 'finished') =>
-        this.emit({ type: 'step', incident, view: (await this.plans.get(incident.id, data.version))!, stepId: step.id, what });
+        this.emit({
+          type: 'step',
+          incident,
+          view: (await this.plans.get(incident.id, data.version))!,
+          stepId: step.id,
+          what,
+        });
       await render('started');
       const renew = setInterval(() => void this.renewLock(cluster.name, lockValue), LOCK_MS / 3);
       let result;
@@ -784,7 +1014,12 @@ export class IncidentLifecycle {
           plans: this.plans,
           kube: this.opts.clients(cluster.name),
           cluster,
-          nodeScripts: nodeScriptRunner(this.opts.clients, this.opts.nodeActions, cluster.name, this.shutdown.signal),
+          nodeScripts: nodeScriptRunner(
+            this.opts.clients,
+            this.opts.nodeActions,
+            cluster.name,
+            this.shutdown.signal,
+          ),
           backups: this.opts.backups,
           now: this.now,
           signal: this.shutdown.signal,
@@ -795,12 +1030,19 @@ export class IncidentLifecycle {
         clearInterval(renew);
       }
       if (this.shutdown.signal.aborted) throw new Error('shutting down: the step resumes in another process');
-      await this.plans.moveStep(incident.id, data.version, step.id, ['running'], result.state, { finishedAt: this.now() });
+      await this.plans.moveStep(incident.id, data.version, step.id, ['running'], result.state, {
+        finishedAt: this.now(),
+      });
       await this.audit(incident.id, 'bot', 'step', result.state, {
         step: step.index,
         action: step.action,
         version: data.version,
-        outcomes: Object.fromEntries(Object.entries(result.outcomes).map(([n, o]) => [n === CLUSTER_TARGET ? 'cluster' : n, `${o.state}: ${o.lines.slice(0, 3).join(' | ')}`])),
+        outcomes: Object.fromEntries(
+          Object.entries(result.outcomes).map(([n, o]) => [
+            n === CLUSTER_TARGET ? 'cluster' : n,
+            `${o.state}: ${o.lines.slice(0, 3).join(' | ')}`,
+          ]),
+        ),
       });
       await render('finished');
     } finally {
@@ -848,6 +1090,7 @@ export class IncidentLifecycle {
     if (!entry) return;
     const previous = level === 0 ? 0 : cluster.paging.escalation[level - 1].afterMinutes;
     const data: EscalateJob = { incidentId: incident.id, level, round: incident.reopenCount };
+    logger.debug('escalation scheduled', { incident: incident.id, level, afterMinutes: entry.afterMinutes });
     await this.queue.add('escalate', data, {
       jobId: jobIds.escalate(data),
       delay: Math.round((entry.afterMinutes - previous) * 60_000),
@@ -856,6 +1099,12 @@ export class IncidentLifecycle {
 
   private async escalate(data: EscalateJob): Promise<void> {
     const incident = await this.opts.store.get(data.incidentId);
+    logger.debug('escalation due', {
+      incident: data.incidentId,
+      level: data.level,
+      state: incident?.state,
+      ack: incident?.extras.ack,
+    });
     if (!incident || isTerminalState(incident.state) || incident.extras.ack) return;
     if (incident.reopenCount !== data.round) return;
     const cluster = this.cluster(incident.cluster);
@@ -865,7 +1114,12 @@ export class IncidentLifecycle {
     if (targets) {
       const reason = `not acknowledged ${entry.afterMinutes} minute${entry.afterMinutes === 1 ? '' : 's'} after it opened`;
       await this.emit({ type: 'page', incident, level: data.level + 1, targets, reason });
-      await this.audit(incident.id, 'bot', 'page', 'sent', { level: data.level + 1, users: targets.users, groups: targets.groups, here: targets.here });
+      await this.audit(incident.id, 'bot', 'page', 'sent', {
+        level: data.level + 1,
+        users: targets.users,
+        groups: targets.groups,
+        here: targets.here,
+      });
     }
     await this.scheduleEscalation(incident, cluster, data.level + 1);
   }
@@ -885,13 +1139,30 @@ export class IncidentLifecycle {
       try {
         const run = incident.extras.diagnosisRun as DiagnosisRun | undefined;
         if (incident.state === 'open' && !run && this.now() - Date.parse(incident.updatedAt) > grace) {
-          await this.beginDiagnosis(incident, { purpose: 'incident', by: 'bot', from: ['open'], reason: 'recovered: the diagnosis never started' });
-        } else if ((incident.state === 'diagnosing' || incident.state === 'verifying') && run && this.now() - Date.parse(run.at) > grace) {
+          await this.beginDiagnosis(incident, {
+            purpose: 'incident',
+            by: 'bot',
+            from: ['open'],
+            reason: 'recovered: the diagnosis never started',
+          });
+        } else if (
+          (incident.state === 'diagnosing' || incident.state === 'verifying') &&
+          run &&
+          this.now() - Date.parse(run.at) > grace
+        ) {
           const result = await this.opts.diagnosis.getResult(run.id);
           const settle = await this.queue.getJob(jobIds.settle(run.id));
           const settleState = settle ? await settle.getState() : undefined;
           if (result && (!settle || settleState === 'completed' || settleState === 'failed')) {
-            await this.settleFrom({ diagnosisId: run.id, purpose: run.purpose as 'incident' | 'verification', cluster: incident.cluster, incidentId: incident.id }, result);
+            await this.settleFrom(
+              {
+                diagnosisId: run.id,
+                purpose: run.purpose as 'incident' | 'verification',
+                cluster: incident.cluster,
+                incidentId: incident.id,
+              },
+              result,
+            );
           } else if (!result && !settle) {
             await this.startFlow(incident, run);
           }
@@ -941,7 +1212,8 @@ export class IncidentLifecycle {
       });
     } catch (err) {
       if (err instanceof IncidentStateConflictError || err instanceof IllegalTransitionError) {
-        if (err instanceof IncidentStateConflictError && err.actual === to) return this.opts.store.get(incident.id);
+        if (err instanceof IncidentStateConflictError && err.actual === to)
+          return this.opts.store.get(incident.id);
         return undefined;
       }
       throw err;
@@ -955,7 +1227,11 @@ export class IncidentLifecycle {
     view?: PlanView,
   ): Promise<void> {
     const version = Number(incident.extras.planVersion ?? 0);
-    const plan = view ?? (version > 0 && !isTerminalState(incident.state) ? await this.plans.get(incident.id, version) : undefined);
+    const plan =
+      view ??
+      (version > 0 && !isTerminalState(incident.state)
+        ? await this.plans.get(incident.id, version)
+        : undefined);
     await this.emit({
       type: 'incident',
       incident,
@@ -975,7 +1251,13 @@ export class IncidentLifecycle {
     }
   }
 
-  private async audit(incidentId: string, actor: string, action: string, outcome: string, details: Record<string, unknown>): Promise<void> {
+  private async audit(
+    incidentId: string,
+    actor: string,
+    action: string,
+    outcome: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
     await this.opts.store.audit(incidentId, { actor, action, outcome, details }).catch((err) => {
       if (!(err instanceof IncidentNotFoundError)) logger.warn('audit failed', { incident: incidentId, err });
     });
@@ -984,11 +1266,26 @@ export class IncidentLifecycle {
   private async rateLimit(cluster: ClusterConfig, user: string): Promise<Outcome | undefined> {
     const userWait = await this.limiter.take(`user:${user}`, cluster.limits.diagnosesPerUserPerMinute);
     if (userWait > 0) {
-      return refuse({ code: 'rate-limited', scope: 'user', cluster: cluster.name, retryAfterSeconds: Math.ceil(userWait / 1000), limit: cluster.limits.diagnosesPerUserPerMinute });
+      return refuse({
+        code: 'rate-limited',
+        scope: 'user',
+        cluster: cluster.name,
+        retryAfterSeconds: Math.ceil(userWait / 1000),
+        limit: cluster.limits.diagnosesPerUserPerMinute,
+      });
     }
-    const clusterWait = await this.limiter.take(`cluster:${cluster.name}`, cluster.limits.diagnosesPerClusterPerMinute);
+    const clusterWait = await this.limiter.take(
+      `cluster:${cluster.name}`,
+      cluster.limits.diagnosesPerClusterPerMinute,
+    );
     if (clusterWait > 0) {
-      return refuse({ code: 'rate-limited', scope: 'cluster', cluster: cluster.name, retryAfterSeconds: Math.ceil(clusterWait / 1000), limit: cluster.limits.diagnosesPerClusterPerMinute });
+      return refuse({
+        code: 'rate-limited',
+        scope: 'cluster',
+        cluster: cluster.name,
+        retryAfterSeconds: Math.ceil(clusterWait / 1000),
+        limit: cluster.limits.diagnosesPerClusterPerMinute,
+      });
     }
     return undefined;
   }
@@ -1013,7 +1310,12 @@ export class IncidentLifecycle {
 }
 
 function pick(preview: Preview): PlannedStep['preview'] {
-  return { headline: preview.headline, lines: preview.lines, ...(preview.commands && { commands: preview.commands }) };
+  return {
+    headline: preview.headline,
+    lines: preview.lines,
+    ...(preview.commands && { commands: preview.commands }),
+    ...(preview.via && { via: preview.via }),
+  };
 }
 
 export { labelSafe };

@@ -34,18 +34,29 @@ export interface StepRunResult {
   outcomes: Record<string, NodeOutcome>;
 }
 
-export async function runStep(plan: IncidentPlan, step: PlannedStep, deps: StepRunDeps): Promise<StepRunResult> {
+export async function runStep(
+  plan: IncidentPlan,
+  step: PlannedStep,
+  deps: StepRunDeps,
+): Promise<StepRunResult> {
   const action = getAction(step.action);
   const targets = action.scope === 'node' ? (step.nodes ?? []) : [CLUSTER_TARGET];
   const outcomes: Record<string, NodeOutcome> = {};
   for (const target of targets) {
     const node = target === CLUSTER_TARGET ? undefined : target;
-    const preview: Preview = (node ? step.nodePreviews?.[node] : step.clusterPreview) ?? { headline: '', lines: [] };
+    const preview: Preview = (node ? step.nodePreviews?.[node] : step.clusterPreview) ?? {
+      headline: '',
+      lines: [],
+    };
     const ctx: ActionContext = {
       cluster: deps.cluster.name,
       kube: deps.kube,
       ...(node && { node }),
-      params: { ...(step.params ?? {}), ...(node ? (step.nodeParams?.[node] ?? {}) : {}), ...(preview.data ?? {}) },
+      params: {
+        ...(step.params ?? {}),
+        ...(node ? (step.nodeParams?.[node] ?? {}) : {}),
+        ...(preview.data ?? {}),
+      },
       limits: { maxPodDeletes: deps.cluster.remediation.maxPodDeletes },
       nodeScripts: deps.nodeScripts,
       backups: deps.backups,
@@ -78,12 +89,16 @@ async function runTarget(
   if (!claim.claimed) {
     if (claim.existing.status === 'finished') return claim.existing.outcome;
     // An earlier run started this and died: never run it again; say what is in place now.
-    const check = await action.verify(ctx, preview).catch((err: Error) => ({ ok: false, lines: [err.message] }));
+    const check = await action
+      .verify(ctx, preview)
+      .catch((err: Error) => ({ ok: false, lines: [err.message] }));
     const outcome: NodeOutcome = {
       state: 'interrupted',
       lines: [
         'interrupted: the bot stopped while this ran; not run again',
-        check.ok ? 'its effect is in place' : 'its effect is not in place: the verification will say what is left',
+        check.ok
+          ? 'its effect is in place'
+          : 'its effect is not in place: the verification will say what is left',
         ...check.lines,
       ],
     };
@@ -92,14 +107,19 @@ async function runTarget(
   }
   const where = ctx.node ? `${ctx.node}: ` : '';
   if (action.condition?.check && ctx.node) {
-    const condition = await action.condition.check(ctx).catch((err: Error) => ({ holds: true, why: err.message }));
+    const condition = await action.condition
+      .check(ctx)
+      .catch((err: Error) => ({ holds: true, why: err.message }));
     if (!condition.holds) {
       const outcome: NodeOutcome = { state: 'skipped', lines: [`not needed: ${condition.why}`] };
       await deps.plans.finishExecution(plan.incidentId, plan.version, step.id, target, outcome);
       return outcome;
     }
   }
-  await deps.plans.recordNode(plan.incidentId, plan.version, step.id, target, { state: 'running', lines: [] });
+  await deps.plans.recordNode(plan.incidentId, plan.version, step.id, target, {
+    state: 'running',
+    lines: [],
+  });
   await deps.onProgress?.();
   let outcome: NodeOutcome;
   try {
@@ -107,12 +127,18 @@ async function runTarget(
     if (result.outcome === 'failed') {
       outcome = { state: 'failed', lines: result.lines.map((l) => where + l) };
     } else {
-      const check = await pollVerify(() => action.verify(ctx, preview, result), action.verifyTimeoutMs ?? 60_000, deps);
+      const check = await pollVerify(
+        () => action.verify(ctx, preview, result),
+        action.verifyTimeoutMs ?? 60_000,
+        deps,
+      );
       outcome = check.ok
         ? { state: result.outcome, lines: [...result.lines, ...check.lines].map((l) => where + l) }
         : {
             state: 'failed',
-            lines: [...result.lines, 'its effect did not show in time:', ...check.lines].map((l) => where + l),
+            lines: [...result.lines, 'its effect did not show in time:', ...check.lines].map(
+              (l) => where + l,
+            ),
           };
     }
   } catch (err) {

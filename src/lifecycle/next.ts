@@ -10,7 +10,9 @@ export function describeNext(incident: Incident, view: PlanView | undefined, now
   switch (incident.state) {
     case 'open': {
       const failed = incident.extras.diagnosisFailed as { reason?: string } | undefined;
-      return failed ? `Diagnosis could not finish (${failed.reason ?? 'see the thread'}): re-run it` : 'Diagnosis queued';
+      return failed
+        ? `Diagnosis could not finish (${failed.reason ?? 'see the thread'}): re-run it`
+        : 'Diagnosis queued';
     }
     case 'diagnosing':
       return 'Diagnosing: checks and node probes running';
@@ -22,12 +24,18 @@ export function describeNext(incident: Incident, view: PlanView | undefined, now
       return 'Closed without a fix';
     case 'remediating': {
       const running = view?.plan.steps.find((s) => view.states[s.id]?.state === 'running');
-      return running ? `Running step ${running.index}: ${running.preview.headline}` : 'Running the approved steps';
+      return running
+        ? `Running step ${running.index}: ${running.preview.headline}`
+        : 'Running the approved steps';
     }
     case 'awaiting-approval': {
       if (!view) return 'Needs a person: see the verdict in the thread';
       if (Date.parse(view.plan.expiresAt) < nowMs) return 'Plan expired: re-run the diagnosis for a new one';
       const pending = view.plan.steps.find((s) => view.states[s.id]?.state === 'awaiting');
+      const approvers = view.plan.approvers.users.length + view.plan.approvers.groups.length;
+      if (pending && approvers === 0) {
+        return `Needs a person: nobody may approve on this cluster (approvals.approvers in clusters.yaml is empty); ${pending.preview.headline}`;
+      }
       if (pending) {
         const have = view.states[pending.id]?.approvals.length ?? 0;
         const need = pending.required - have;

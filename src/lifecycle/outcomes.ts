@@ -18,7 +18,13 @@ export type Refusal =
   | { code: 'plan-expired'; expiredAt: string }
   | { code: 'incident-state'; state: IncidentState; incidentId: string }
   | { code: 'cluster-busy'; cluster: string; incidentId: string }
-  | { code: 'rate-limited'; scope: 'user' | 'cluster'; cluster: string; retryAfterSeconds: number; limit: number }
+  | {
+      code: 'rate-limited';
+      scope: 'user' | 'cluster';
+      cluster: string;
+      retryAfterSeconds: number;
+      limit: number;
+    }
   | { code: 'already-diagnosing'; diagnosisId: string; by: string }
   | { code: 'rerun-needs-approver'; incidentId: string }
   | { code: 'already-acknowledged'; by: string; at: string }
@@ -28,7 +34,14 @@ export type Accepted =
   | { code: 'approval-recorded'; step: number; count: number; required: number }
   | { code: 'step-approved'; step: number; waitsFor?: number }
   | { code: 'step-rejected'; step: number }
-  | { code: 'diagnosis-started'; cluster: string; diagnosisId: string; incidentId?: string; node?: string; reportTo: 'channel' | 'dm' }
+  | {
+      code: 'diagnosis-started';
+      cluster: string;
+      diagnosisId: string;
+      incidentId?: string;
+      node?: string;
+      reportTo: 'channel' | 'dm';
+    }
   | { code: 'acknowledged'; incidentId: string };
 
 export type Outcome = ({ ok: true } & Accepted) | { ok: false; refusal: Refusal };

@@ -111,7 +111,8 @@ export type DecideOutcome =
   | { outcome: 'superseded'; current?: number }
   | { outcome: 'unknown-step' };
 
-export type ExecutionRecord = { status: 'started'; at: number } | { status: 'finished'; outcome: NodeOutcome };
+export type ExecutionRecord =
+  { status: 'started'; at: number } | { status: 'finished'; outcome: NodeOutcome };
 
 export class PlanStore {
   private readonly redis: Redis & PlanScripts;
@@ -146,7 +147,11 @@ export class PlanStore {
     }
     const created = await this.redis.hsetnx(key, 'doc', fields[1]);
     if (created === 1) {
-      await this.redis.multi().hset(key, ...fields).expire(key, PLAN_TTL_SECONDS).exec();
+      await this.redis
+        .multi()
+        .hset(key, ...fields)
+        .expire(key, PLAN_TTL_SECONDS)
+        .exec();
       return { plan, states };
     }
     return (await this.get(plan.incidentId, plan.version))!;

@@ -29,7 +29,7 @@ export interface PlannedStep extends PlanStep {
   /** A conditional step runs only where its symptom is still there when its turn comes. */
   condition?: string;
   /** What will change, for people (combined over nodes). */
-  preview: Pick<Preview, 'headline' | 'lines' | 'commands'>;
+  preview: Pick<Preview, 'headline' | 'lines' | 'commands' | 'via'>;
   /** What each node's execution acts on (node actions), bound to this plan version. */
   nodePreviews?: Record<string, Preview>;
   /** What the cluster execution acts on (cluster actions). */
@@ -46,6 +46,8 @@ export interface IncidentPlan {
   expiresAt: string;
   /** Who asked for the diagnosis behind the plan (self-approval of high-risk steps is governed by policy). */
   requestedBy?: string;
+  /** Who may approve (clusters.yaml approvals.approvers when the plan was made). */
+  approvers: { users: string[]; groups: string[] };
   /** The verdict's headline (top cause) and causes, for the plan message. */
   headline: string;
   causes: Array<{ id: string; title: string; confidence: number }>;
@@ -55,14 +57,7 @@ export interface IncidentPlan {
 }
 
 export type StepStatus =
-  | 'awaiting'
-  | 'approved'
-  | 'running'
-  | 'done'
-  | 'failed'
-  | 'rejected'
-  | 'skipped'
-  | 'report';
+  'awaiting' | 'approved' | 'running' | 'done' | 'failed' | 'rejected' | 'skipped' | 'report';
 
 export interface NodeOutcome {
   state: 'running' | 'done' | 'noop' | 'failed' | 'skipped' | 'interrupted';
@@ -113,13 +108,42 @@ export type LifecycleEvent =
       /** What is next, for the root message ("Needs 2 approvals: Install Flannel v0.28.9"). */
       next?: string;
     }
-  | { type: 'diagnosis-started'; cluster: string; diagnosisId: string; purpose: DiagnosisPurpose; incidentId?: string; requestedBy?: string; node?: string }
+  | {
+      type: 'diagnosis-started';
+      cluster: string;
+      diagnosisId: string;
+      purpose: DiagnosisPurpose;
+      incidentId?: string;
+      requestedBy?: string;
+      node?: string;
+    }
   | { type: 'diagnosis-progress'; progress: DiagnosisProgress }
   | { type: 'diagnosis-done'; diagnosis: Diagnosis; purpose: DiagnosisPurpose; node?: string }
-  | { type: 'diagnosis-failed'; cluster: string; diagnosisId: string; purpose: DiagnosisPurpose; incidentId?: string; requestedBy?: string; reason: string }
+  | {
+      type: 'diagnosis-failed';
+      cluster: string;
+      diagnosisId: string;
+      purpose: DiagnosisPurpose;
+      incidentId?: string;
+      requestedBy?: string;
+      reason: string;
+    }
   | { type: 'plan'; incident: Incident; view: PlanView; superseded?: PlanView }
-  | { type: 'step'; incident: Incident; view: PlanView; stepId: string; what: 'approval' | 'rejected' | 'started' | 'finished' | 'skipped' }
-  | { type: 'verification'; incident: Incident; diagnosisId: string; outcome: 'passed' | 'failed'; lines: string[]; quietSeconds?: number }
+  | {
+      type: 'step';
+      incident: Incident;
+      view: PlanView;
+      stepId: string;
+      what: 'approval' | 'rejected' | 'started' | 'finished' | 'skipped';
+    }
+  | {
+      type: 'verification';
+      incident: Incident;
+      diagnosisId: string;
+      outcome: 'passed' | 'failed';
+      lines: string[];
+      quietSeconds?: number;
+    }
   | { type: 'page'; incident: Incident; level: number; targets: PageTargets; reason: string }
   | { type: 'resolved'; incident: Incident; summary: ResolutionSummary };
 

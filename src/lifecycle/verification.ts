@@ -14,7 +14,10 @@ export interface VerificationJudgement {
   lines: string[];
 }
 
-export function judgeVerification(runbook: Pick<Runbook, 'verification' | 'checks'>, d: Diagnosis): VerificationJudgement {
+export function judgeVerification(
+  runbook: Pick<Runbook, 'verification' | 'checks'>,
+  d: Diagnosis,
+): VerificationJudgement {
   const ids = new Set((runbook.verification.length ? runbook.verification : runbook.checks).map((c) => c.id));
   const verifying = d.checks.filter((c) => ids.has(c.id));
   const bad = verifying.filter((c) => c.status === 'fail' || c.status === 'error');
@@ -29,7 +32,9 @@ export function judgeVerification(runbook: Pick<Runbook, 'verification' | 'check
       ...bad.map((c) => `${c.id}: ${c.status} — ${c.summary}`),
       ...causes.map((c) => `still: ${c.title} (${c.id}${c.nodes.length ? ` on ${c.nodes.join(', ')}` : ''})`),
       ...(bad.length === 0 && causes.length === 0
-        ? d.checks.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => `${c.id}: ${c.status} — ${c.summary}`)
+        ? d.checks
+            .filter((c) => c.status === 'fail' || c.status === 'error')
+            .map((c) => `${c.id}: ${c.status} — ${c.summary}`)
         : []),
     ],
   };

@@ -13,7 +13,11 @@ export interface CauseView {
   data?: Record<string, unknown>;
 }
 
-function onNode<T>(data: Record<string, unknown> | undefined, key: string, node: string | undefined): T | undefined {
+function onNode<T>(
+  data: Record<string, unknown> | undefined,
+  key: string,
+  node: string | undefined,
+): T | undefined {
   const value = data?.[key];
   if (!node || !value || typeof value !== 'object' || Array.isArray(value)) return undefined;
   return (value as Record<string, T>)[node];

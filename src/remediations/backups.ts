@@ -26,11 +26,22 @@ const backupSchema = z.object({
 });
 
 /** Server-set fields that must not travel back in a restore. */
-const SERVER_FIELDS = ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields', 'selfLink'];
+const SERVER_FIELDS = [
+  'resourceVersion',
+  'uid',
+  'creationTimestamp',
+  'generation',
+  'managedFields',
+  'selfLink',
+];
 
 /** An object as it can be applied again: no status, no server-set metadata. */
 export function restorable(object: Record<string, unknown>): Record<string, unknown> {
-  const { status: _status, metadata, ...rest } = object as { status?: unknown; metadata?: Record<string, unknown> };
+  const {
+    status: _status,
+    metadata,
+    ...rest
+  } = object as { status?: unknown; metadata?: Record<string, unknown> };
   const meta = { ...(metadata ?? {}) };
   for (const field of SERVER_FIELDS) delete meta[field];
   const annotations = { ...((meta.annotations as Record<string, string> | undefined) ?? {}) };
@@ -53,7 +64,10 @@ export class BackupStore implements BackupSink {
   }
 
   async save(cluster: string, reason: string, objects: readonly object[]): Promise<string> {
-    const id = `b-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    const id = `b-${new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
     const backup: Backup = {
       id,
       cluster,

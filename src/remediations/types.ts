@@ -19,6 +19,8 @@ export interface Preview {
   lines: string[];
   /** Shell commands a privileged pod runs on the node (node actions), or kubectl equivalents. */
   commands?: string[];
+  /** How the commands run: API calls (shown as kubectl), or a host script in a privileged pod on the node. */
+  via?: 'api' | 'node-pod';
   /** Why the step cannot run as planned (it is then not offered for approval). */
   blockers?: string[];
   /** What execute acts on, bound to the approved plan version (e.g. the exact pod names or IPs). */

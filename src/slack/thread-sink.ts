@@ -20,9 +20,21 @@ import type { ButtonTarget } from '../lifecycle/buttons.js';
 import type { LifecycleEvent, LifecycleSink, PageTargets, PlanView } from '../lifecycle/types.js';
 import type { Runbook } from '../runbooks/schema.js';
 import type { SlackOutbox } from './outbox.js';
-import { renderDiagnosisChecks, renderDiagnosisFailed, renderDiagnosisProgress, renderVerdict } from './render/diagnosis.js';
+import {
+  renderDiagnosisChecks,
+  renderDiagnosisFailed,
+  renderDiagnosisProgress,
+  renderVerdict,
+} from './render/diagnosis.js';
 import { renderDiagnoseRequest, renderIncidentRoot } from './render/incident.js';
-import { renderPage, renderPlan, renderResolved, renderStepResult, renderVerification, type StepButtons } from './render/plan.js';
+import {
+  renderPage,
+  renderPlan,
+  renderResolved,
+  renderStepResult,
+  renderVerification,
+  type StepButtons,
+} from './render/plan.js';
 
 export const incidentRootKey = (incidentId: string) => `inc-${incidentId}-root`;
 export const reportRootKey = (diagnosisId: string) => `report-${diagnosisId}-root`;
@@ -81,7 +93,8 @@ export class SlackThreadSink implements LifecycleSink {
           after: checksKey(e.diagnosisId),
           ...renderDiagnosisFailed(e.cluster, e.reason, rerunId),
         });
-        if (e.purpose === 'report') await this.reportRoot(e.cluster, e.diagnosisId, e.requestedBy, undefined, 'failed');
+        if (e.purpose === 'report')
+          await this.reportRoot(e.cluster, e.diagnosisId, e.requestedBy, undefined, 'failed');
         return;
       }
       case 'plan':
@@ -103,7 +116,11 @@ export class SlackThreadSink implements LifecycleSink {
         return;
       }
       case 'verification':
-        return this.reply(e.incident, `verify-${e.diagnosisId}`, renderVerification(e.outcome, e.lines, e.quietSeconds));
+        return this.reply(
+          e.incident,
+          `verify-${e.diagnosisId}`,
+          renderVerification(e.outcome, e.lines, e.quietSeconds),
+        );
       case 'page':
         return this.reply(
           e.incident,
@@ -111,7 +128,11 @@ export class SlackThreadSink implements LifecycleSink {
           renderPage(e.targets, e.level, e.reason, e.incident.id),
         );
       case 'resolved':
-        return this.reply(e.incident, `resolved-${e.incident.id}-r${e.incident.reopenCount}`, renderResolved(e.summary));
+        return this.reply(
+          e.incident,
+          `resolved-${e.incident.id}-r${e.incident.reopenCount}`,
+          renderResolved(e.summary),
+        );
     }
   }
 
@@ -120,7 +141,9 @@ export class SlackThreadSink implements LifecycleSink {
     if (!channel) return;
     const acked = !!(incident.extras.ack as { user?: string } | null | undefined)?.user;
     const ackId =
-      acked || isTerminalState(incident.state) ? undefined : await this.opts.issueButton({ kind: 'ack', incidentId: incident.id });
+      acked || isTerminalState(incident.state)
+        ? undefined
+        : await this.opts.issueButton({ kind: 'ack', incidentId: incident.id });
     const page = (incident.extras.page as PageTargets | null | undefined) ?? undefined;
     await this.opts.outbox.upsert(incidentRootKey(incident.id), {
       channel,
@@ -186,7 +209,7 @@ export class SlackThreadSink implements LifecycleSink {
       thread: { key: where.threadKey },
       final: true,
       after: checksKey(d.id),
-      ...renderVerdict(d, { rerunId }),
+      ...renderVerdict(d, { rerunId, listPlan: purpose === 'report' }),
     });
     if (purpose === 'report') await this.reportRoot(d.cluster, d.id, d.requestedBy, node, 'done', d.healthy);
   }
@@ -208,7 +231,11 @@ export class SlackThreadSink implements LifecycleSink {
     });
   }
 
-  private async reply(incident: Incident, key: string, message: { text: string; blocks: unknown[] }): Promise<void> {
+  private async reply(
+    incident: Incident,
+    key: string,
+    message: { text: string; blocks: unknown[] },
+  ): Promise<void> {
     const channel = this.channelOf(incident.cluster);
     if (!channel) return;
     await this.opts.outbox.upsert(key, {
@@ -243,7 +270,12 @@ export class SlackThreadSink implements LifecycleSink {
   }
 
   private rerunButton(cluster: string, incidentId?: string, node?: string): Promise<string> {
-    return this.opts.issueButton({ kind: 'rerun', cluster, ...(incidentId && { incidentId }), ...(node && { node }) });
+    return this.opts.issueButton({
+      kind: 'rerun',
+      cluster,
+      ...(incidentId && { incidentId }),
+      ...(node && { node }),
+    });
   }
 
   private channelOf(cluster: string): string | undefined {

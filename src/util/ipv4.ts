@@ -145,4 +145,3 @@ export function summarizeIps(ips: readonly string[], maxParts = 6): string {
   if (parts.length <= maxParts) return parts.join(', ');
   return `${parts.slice(0, maxParts).join(', ')} and ${parts.length - maxParts} more`;
 }
-

@@ -74,7 +74,12 @@ function describeMainProblem(pod: PodSummary, c: ContainerSummary | undefined): 
   return pod.ready && parts.length === 0 ? undefined : parts.length ? parts.join(', ') : undefined;
 }
 
-const IMAGE_PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+const IMAGE_PULL_REASONS = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+]);
 
 /**
  * What kind of failure a failing Flannel pod shows, so a plan only offers what can help: a pod restart helps

@@ -23,6 +23,7 @@ export const cordonNode: RemediationAction = {
           : `node ${node}: spec.unschedulable false → true; running pods stay, new pods go elsewhere`,
       ],
       commands: [`kubectl cordon ${node}`],
+      via: 'api',
     };
   },
   async execute(ctx) {

@@ -20,7 +20,9 @@ export const deleteStaleCni0: RemediationAction = {
   async preview(ctx) {
     const node = requireNode(ctx);
     const stale = ctx.params.staleCni0 as { addresses?: string[]; expected?: string } | undefined;
-    const pods = (await podsOnNode(ctx.kube, node)).filter((p) => !p.spec?.hostNetwork && p.status?.phase === 'Running');
+    const pods = (await podsOnNode(ctx.kube, node)).filter(
+      (p) => !p.spec?.hostNetwork && p.status?.phase === 'Running',
+    );
     return {
       headline: `Delete the stale cni0 bridge on ${node}`,
       lines: [
@@ -28,13 +30,17 @@ export const deleteStaleCni0: RemediationAction = {
         `${pods.length} running pod(s) on ${node} lose their network until they are recreated; runs only while ${node} is cordoned`,
       ],
       commands: [DELETE_CNI0_SCRIPT],
+      via: 'node-pod',
     };
   },
   async execute(ctx) {
     const node = requireNode(ctx);
     const current = await readNode(ctx.kube, node);
     if (!current?.spec?.unschedulable) {
-      return { outcome: 'failed', lines: [`refused: ${node} is not cordoned (kubectl cordon ${node} first)`] };
+      return {
+        outcome: 'failed',
+        lines: [`refused: ${node} is not cordoned (kubectl cordon ${node} first)`],
+      };
     }
     const run = await ctx.nodeScripts.run({
       node,
@@ -44,8 +50,12 @@ export const deleteStaleCni0: RemediationAction = {
     });
     const words = outputWords(run.output);
     if (!run.ok) return { outcome: 'failed', lines: [`the action pod failed: ${run.error ?? 'no reason'}`] };
-    if (words.some((w) => w.verb === 'absent')) return { outcome: 'noop', lines: [`${node} has no cni0 any more`] };
-    const address = run.output.split('\n').find((l) => /\binet\b/.test(l))?.trim();
+    if (words.some((w) => w.verb === 'absent'))
+      return { outcome: 'noop', lines: [`${node} has no cni0 any more`] };
+    const address = run.output
+      .split('\n')
+      .find((l) => /\binet\b/.test(l))
+      ?.trim();
     return {
       outcome: words.some((w) => w.verb === 'deleted') ? 'done' : 'failed',
       lines: [`${node}: cni0 deleted${address ? ` (it had: ${address.replace(/\s+/g, ' ')})` : ''}`],

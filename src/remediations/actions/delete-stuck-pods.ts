@@ -45,11 +45,20 @@ export const deleteStuckPods: RemediationAction = {
         owner: `${owner.kind}/${owner.name}`,
       };
     });
-    const lines = planned.map((p) => `${p.namespace}/${p.name} on ${p.node} (recreated by ${p.owner})`);
-    if (over.length) lines.push(`${over.length} more stuck pod(s) left alone: the limit is ${limit} per step`);
-    for (const p of bare) {
-      lines.push(`bare pod ${podRef(p)} on ${p.spec?.nodeName} is stuck too: not deleted (no controller would recreate it)`);
+    // One line per node, so a long list stays readable and the bare pods are never cut off.
+    const lines: string[] = [];
+    for (const node of nodes) {
+      const here = planned.filter((p) => p.node === node);
+      if (here.length)
+        lines.push(`${node}: ${here.map((p) => `${p.namespace}/${p.name} (${p.owner})`).join(', ')}`);
     }
+    if (bare.length) {
+      lines.unshift(
+        `not deleted, no controller would recreate them (bare pods): ${bare.map((p) => `${podRef(p)} on ${p.spec?.nodeName}`).join(', ')}`,
+      );
+    }
+    if (over.length)
+      lines.push(`${over.length} more stuck pod(s) left alone: the limit is ${limit} per step`);
     const headline =
       planned.length === 0
         ? `No controller-owned pod is stuck on ${nodes.join(', ') || 'the affected nodes'} right now`
@@ -58,6 +67,7 @@ export const deleteStuckPods: RemediationAction = {
       headline,
       lines: lines.length ? lines : ['nothing to delete: no pod is stuck in ContainerCreating there'],
       commands: planned.map((p) => `kubectl -n ${p.namespace} delete pod ${p.name} --grace-period=0 --force`),
+      via: 'api',
       data: { pods: planned, bare: bare.map(podRef) },
     };
   },
@@ -109,7 +119,9 @@ export const deleteStuckPods: RemediationAction = {
     }
     return {
       ok: left.length === 0,
-      lines: left.length ? [`still present: ${left.join(', ')}`] : ['every planned pod was deleted or started'],
+      lines: left.length
+        ? [`still present: ${left.join(', ')}`]
+        : ['every planned pod was deleted or started'],
     };
   },
 };

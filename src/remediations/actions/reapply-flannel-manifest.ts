@@ -7,8 +7,19 @@
  * dry-run diff; backs the ConfigMap and DaemonSet up before changing them (the seed's prevention advice).
  */
 import * as k8s from '@kubernetes/client-node';
-import { gatherFlannelConfigMap, gatherFlannelDaemonSets, gatherLeftovers, leftoverList } from '../../checks/api/flannel-objects.js';
-import { findRelease, closestRelease, suitableRelease, imageTag, type FlannelRelease } from '../../flannel/releases.js';
+import {
+  gatherFlannelConfigMap,
+  gatherFlannelDaemonSets,
+  gatherLeftovers,
+  leftoverList,
+} from '../../checks/api/flannel-objects.js';
+import {
+  findRelease,
+  closestRelease,
+  suitableRelease,
+  imageTag,
+  type FlannelRelease,
+} from '../../flannel/releases.js';
 import type { KubeClients } from '../../kube/clients.js';
 import {
   describeManifest,
@@ -49,9 +60,13 @@ export interface ManifestFacts {
 }
 
 /** Pure: which release, where, with which configuration — or why not. */
-export function decideManifest(f: ManifestFacts): { decision: ManifestDecision; notes: string[] } | { blocker: string } {
+export function decideManifest(
+  f: ManifestFacts,
+): { decision: ManifestDecision; notes: string[] } | { blocker: string } {
   if (f.embedded) {
-    return { blocker: `Flannel is embedded in ${f.embedded} (no DaemonSet to apply): restart the ${f.embedded} agent instead` };
+    return {
+      blocker: `Flannel is embedded in ${f.embedded} (no DaemonSet to apply): restart the ${f.embedded} agent instead`,
+    };
   }
   const notes: string[] = [];
   let release: FlannelRelease | undefined;
@@ -59,16 +74,26 @@ export function decideManifest(f: ManifestFacts): { decision: ManifestDecision; 
   if (f.daemonSet) {
     const version = f.daemonSet.image ? imageTag(f.daemonSet.image) : undefined;
     release = findRelease(version) ?? closestRelease(version);
-    if (!release) return { blocker: `the running image ${f.daemonSet.image ?? '(none)'} is no Flannel release flannel-ops knows: re-apply it by hand` };
+    if (!release)
+      return {
+        blocker: `the running image ${f.daemonSet.image ?? '(none)'} is no Flannel release flannel-ops knows: re-apply it by hand`,
+      };
     mode = 'reapply';
   } else {
     release = suitableRelease(f.kubernetesVersion);
     if (!release) return { blocker: `no known Flannel release supports Kubernetes ${f.kubernetesVersion}` };
     mode = f.leftovers.length ? 'reinstall' : 'install';
   }
-  const legacy = !f.daemonSet && f.leftoverNamespaces.includes('kube-system') && !f.leftoverNamespaces.includes('kube-flannel');
-  const namespace = f.daemonSet?.namespace ?? f.configMap?.namespace ?? (legacy ? 'kube-system' : release.namespace);
-  if (legacy) notes.push('Flannel was installed the legacy way in kube-system: re-installed there, no second DaemonSet in kube-flannel');
+  const legacy =
+    !f.daemonSet &&
+    f.leftoverNamespaces.includes('kube-system') &&
+    !f.leftoverNamespaces.includes('kube-flannel');
+  const namespace =
+    f.daemonSet?.namespace ?? f.configMap?.namespace ?? (legacy ? 'kube-system' : release.namespace);
+  if (legacy)
+    notes.push(
+      'Flannel was installed the legacy way in kube-system: re-installed there, no second DaemonSet in kube-flannel',
+    );
   const netConf = validJson(f.configMap?.data['net-conf.json']);
   const cniConf = validJson(f.configMap?.data['cni-conf.json']);
   let network: string | undefined;
@@ -147,20 +172,34 @@ async function gatherFacts(kube: KubeClients): Promise<ManifestFacts> {
     const ds = await kube.apps.readNamespacedDaemonSet({ namespace: primary.namespace, name: primary.name });
     selector = ds.spec?.selector?.matchLabels;
   }
-  const annotated = nodes.items.some((n) => Object.keys(n.metadata?.annotations ?? {}).some((k) => k.startsWith('flannel.alpha.coreos.com/')));
+  const annotated = nodes.items.some((n) =>
+    Object.keys(n.metadata?.annotations ?? {}).some((k) => k.startsWith('flannel.alpha.coreos.com/')),
+  );
   const kubelet = nodes.items.map((n) => n.status?.nodeInfo?.kubeletVersion ?? '').join(' ');
-  const embedded = !primary && annotated && leftoverList(leftovers).length === 0
-    ? /\+rke2/.test(kubelet) ? 'RKE2' : /\+k3s/.test(kubelet) ? 'k3s' : undefined
-    : undefined;
+  const embedded =
+    !primary && annotated && leftoverList(leftovers).length === 0
+      ? /\+rke2/.test(kubelet)
+        ? 'RKE2'
+        : /\+k3s/.test(kubelet)
+          ? 'k3s'
+          : undefined
+      : undefined;
   const namespaces = new Set<string>([
     ...leftovers.namespaces,
     ...[...leftovers.configMaps, ...leftovers.serviceAccounts].map((r) => r.split('/')[0]),
   ]);
-  const image = primary?.images.find((i) => /flannel(:|@|$)/.test(i.split('/').pop() ?? '') && !/cni-plugin/.test(i));
+  const image = primary?.images.find(
+    (i) => /flannel(:|@|$)/.test(i.split('/').pop() ?? '') && !/cni-plugin/.test(i),
+  );
   return {
     kubernetesVersion: version.gitVersion,
     ...(primary && {
-      daemonSet: { namespace: primary.namespace, name: primary.name, ...(image && { image }), ...(selector && { selector }) },
+      daemonSet: {
+        namespace: primary.namespace,
+        name: primary.name,
+        ...(image && { image }),
+        ...(selector && { selector }),
+      },
     }),
     ...(configMap && { configMap }),
     leftovers: leftoverList(leftovers),
@@ -174,7 +213,15 @@ async function gatherFacts(kube: KubeClients): Promise<ManifestFacts> {
 function comparable(obj: Record<string, unknown> | undefined): unknown {
   if (!obj) return undefined;
   const { status: _s, metadata, ...rest } = obj as { status?: unknown; metadata?: Record<string, unknown> };
-  const { resourceVersion: _r, uid: _u, creationTimestamp: _c, generation: _g, managedFields: _m, selfLink: _l, ...meta } = metadata ?? {};
+  const {
+    resourceVersion: _r,
+    uid: _u,
+    creationTimestamp: _c,
+    generation: _g,
+    managedFields: _m,
+    selfLink: _l,
+    ...meta
+  } = metadata ?? {};
   return { ...rest, metadata: meta };
 }
 
@@ -199,7 +246,10 @@ async function readObject(kube: KubeClients, obj: KubeObject): Promise<Record<st
     return (await kube.objects.read({
       apiVersion: obj.apiVersion,
       kind: obj.kind,
-      metadata: { name: obj.metadata.name, ...(obj.metadata.namespace && { namespace: obj.metadata.namespace }) },
+      metadata: {
+        name: obj.metadata.name,
+        ...(obj.metadata.namespace && { namespace: obj.metadata.namespace }),
+      },
     })) as unknown as Record<string, unknown>;
   } catch (err) {
     if (isNotFound(err)) return undefined;
@@ -224,12 +274,18 @@ export const reapplyFlannelManifest: RemediationAction = {
   verifyTimeoutMs: 240_000,
   async preview(ctx) {
     const decided = decideManifest(await gatherFacts(ctx.kube));
-    if ('blocker' in decided) return { headline: 'Re-apply the Flannel manifest', lines: [], blockers: [decided.blocker] };
+    if ('blocker' in decided)
+      return { headline: 'Re-apply the Flannel manifest', lines: [], blockers: [decided.blocker] };
     const { decision, notes } = decided;
     const objects = manifestObjects(decision);
     const described = describeManifest(objects);
     const lines: string[] = [];
-    const creatingNamespace = objects.some((o) => o.kind === 'Namespace') && !(await readObject(ctx.kube, objects.find((o) => o.kind === 'Namespace')!));
+    const creatingNamespace =
+      objects.some((o) => o.kind === 'Namespace') &&
+      !(await readObject(
+        ctx.kube,
+        objects.find((o) => o.kind === 'Namespace')!,
+      ));
     for (const [i, obj] of objects.entries()) {
       const current = await readObject(ctx.kube, obj);
       // A server-side dry run of an object in a namespace the same apply creates answers 404, as on a real
@@ -248,13 +304,17 @@ export const reapplyFlannelManifest: RemediationAction = {
             : `unchanged ${described[i]}`,
       );
     }
-    lines.push(...notes, `backs up ConfigMap ${decision.namespace}/${decision.names.configMap} and the Flannel DaemonSet first (flannel-ops backup list)`);
+    lines.push(
+      ...notes,
+      `backs up ConfigMap ${decision.namespace}/${decision.names.configMap} and the Flannel DaemonSet first (flannel-ops backup list)`,
+    );
     return {
       headline: headlineOf(decision),
       lines,
       commands: [
         `kubectl apply --server-side --force-conflicts --field-manager=${FIELD_MANAGER} -f kube-flannel-${decision.version}.yml   # ${objects.length} objects, diffed above with --dry-run=server`,
       ],
+      via: 'api',
       data: { manifest: decision },
     };
   },
@@ -263,19 +323,30 @@ export const reapplyFlannelManifest: RemediationAction = {
     if (!decision) return { outcome: 'failed', lines: ['the plan holds no manifest decision'] };
     const objects = manifestObjects(decision);
     const backup = await backupFlannel(ctx, decision);
-    const lines = [backup ? `backup ${backup} taken (ConfigMap and DaemonSet as they were)` : 'nothing to back up (no ConfigMap or DaemonSet existed)'];
+    const lines = [
+      backup
+        ? `backup ${backup} taken (ConfigMap and DaemonSet as they were)`
+        : 'nothing to back up (no ConfigMap or DaemonSet existed)',
+    ];
     for (const obj of objects) {
       await apply(ctx.kube, obj, false);
-      lines.push(`applied ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`);
+      lines.push(
+        `applied ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`,
+      );
     }
     return { outcome: 'done', lines };
   },
   async verify(ctx, preview) {
     const decision = preview.data?.manifest as ManifestDecision | undefined;
     if (!decision) return { ok: false, lines: ['no manifest decision'] };
-    const daemonSets = (await gatherFlannelDaemonSets(ctx.kube)).filter((d) => d.namespace === decision.namespace);
-    if (daemonSets.length === 0) return { ok: false, lines: [`no Flannel DaemonSet in ${decision.namespace} yet`] };
-    const lines = daemonSets.map((d) => `DaemonSet ${d.namespace}/${d.name}: ${d.ready}/${d.desired} ready, ${d.updated} up to date`);
+    const daemonSets = (await gatherFlannelDaemonSets(ctx.kube)).filter(
+      (d) => d.namespace === decision.namespace,
+    );
+    if (daemonSets.length === 0)
+      return { ok: false, lines: [`no Flannel DaemonSet in ${decision.namespace} yet`] };
+    const lines = daemonSets.map(
+      (d) => `DaemonSet ${d.namespace}/${d.name}: ${d.ready}/${d.desired} ready, ${d.updated} up to date`,
+    );
     const ok = daemonSets.every((d) => d.desired > 0 && d.ready === d.desired && d.updated === d.desired);
     return { ok, lines };
   },
@@ -284,7 +355,9 @@ export const reapplyFlannelManifest: RemediationAction = {
 async function backupFlannel(ctx: ActionContext, d: ManifestDecision): Promise<string | undefined> {
   const objects: object[] = [];
   try {
-    objects.push(await ctx.kube.core.readNamespacedConfigMap({ namespace: d.namespace, name: d.names.configMap }));
+    objects.push(
+      await ctx.kube.core.readNamespacedConfigMap({ namespace: d.namespace, name: d.names.configMap }),
+    );
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }

@@ -42,7 +42,10 @@ function candidates(params: Record<string, unknown>): { network: string; ips: st
   return { network, ips };
 }
 
-async function podIpsOnNode(ctx: Parameters<RemediationAction['preview']>[0], node: string): Promise<Map<string, string>> {
+async function podIpsOnNode(
+  ctx: Parameters<RemediationAction['preview']>[0],
+  node: string,
+): Promise<Map<string, string>> {
   const pods = await podsOnNode(ctx.kube, node);
   const byIp = new Map<string, string>();
   for (const p of pods) {
@@ -72,6 +75,7 @@ export const releaseLeakedIps: RemediationAction = {
       headline: `Release ${release.length} leaked IP reservation${release.length === 1 ? '' : 's'} on ${node}`,
       lines,
       commands: [releaseScript(network, release, [...inUse.keys()])],
+      via: 'node-pod',
       ...(release.length === 0 && { blockers: [`no leaked reservation left to release on ${node}`] }),
       data: { network, ips: release },
     };
@@ -92,7 +96,9 @@ export const releaseLeakedIps: RemediationAction = {
     const words = outputWords(run.output);
     const released = words.filter((w) => w.verb === 'released').map((w) => w.rest[0]);
     const kept = words.filter((w) => w.verb === 'kept').map((w) => `${w.rest[0]} (${w.rest[1] ?? 'kept'})`);
-    const failed = words.filter((w) => w.verb === 'failed' || w.verb === 'error').map((w) => w.rest.join(' '));
+    const failed = words
+      .filter((w) => w.verb === 'failed' || w.verb === 'error')
+      .map((w) => w.rest.join(' '));
     const lines = [
       `released ${released.length}: ${released.join(', ') || '(none)'}`,
       ...(kept.length ? [`kept ${kept.length}: ${kept.join(', ')}`] : []),

@@ -37,6 +37,7 @@ export const removeLeftoverNetns: RemediationAction = {
         'each is re-checked against the sandboxes the runtime knows (crictl inspectp) and kept if one uses it',
       ],
       commands: [removeNetnsScript(names)],
+      via: 'node-pod',
       ...(names.length === 0 && { blockers: [`no leftover network namespace was found on ${node}`] }),
       data: { netns: names },
     };

@@ -15,7 +15,9 @@ export const reportCniConfigConflict = reportAction('report-cni-config-conflict'
       `${node}: /etc/cni/net.d/${c.effective ?? '?'} sorts before ${c.flannel ?? "Flannel's conflist"}, so the runtime uses it`,
   );
   if (cnis.length) lines.push(`other CNIs deployed beside Flannel: ${cnis.join(', ')}`);
-  lines.push('Move the other config away on each node (keep it, do not delete it), then recreate the pods that got the wrong network.');
+  lines.push(
+    'Move the other config away on each node (keep it, do not delete it), then recreate the pods that got the wrong network.',
+  );
   const files = [...new Set(conflicts.map(([, c]) => c.effective).filter((f): f is string => !!f))];
   return {
     headline: `Remove ${files.join(', ') || 'the conflicting CNI config'} from /etc/cni/net.d on ${conflicts.map(([n]) => n).join(', ') || 'the affected nodes'}`,

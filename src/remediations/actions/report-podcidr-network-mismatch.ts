@@ -37,7 +37,12 @@ export const reportPodcidrNetworkMismatch = reportAction('report-podcidr-network
     ],
     commands: [
       `kubectl -n kube-system get pod -l component=kube-controller-manager -o yaml | grep -e allocate-node-cidrs -e cluster-cidr`,
-      ...nodes.slice(0, 3).map((n) => `kubectl patch node ${n} -p '{"spec":{"podCIDR":"<a free /24 inside ${network ?? 'the Network'}>"}}'`),
+      ...nodes
+        .slice(0, 3)
+        .map(
+          (n) =>
+            `kubectl patch node ${n} -p '{"spec":{"podCIDR":"<a free /24 inside ${network ?? 'the Network'}>"}}'`,
+        ),
     ],
   };
 });

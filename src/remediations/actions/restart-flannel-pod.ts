@@ -36,6 +36,7 @@ export const restartFlannelPod: RemediationAction = {
         `delete pod ${pod.namespace}/${pod.name} (${pod.phase}${pod.ready ? ', ready' : ', not ready'}); its DaemonSet starts a new one on ${node}, which re-installs the CNI binary and config and rewrites /run/flannel/subnet.env`,
       ],
       commands: [`kubectl -n ${pod.namespace} delete pod ${pod.name}`],
+      via: 'api',
       data: { pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid } },
     };
   },

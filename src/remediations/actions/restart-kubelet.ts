@@ -36,6 +36,7 @@ export const restartKubelet: RemediationAction = {
         reason ? `now: ${reason}` : `now: ${node} reports a ready runtime network`,
       ],
       commands: [RESTART_KUBELET_SCRIPT],
+      via: 'node-pod',
     };
   },
   async execute(ctx) {
@@ -48,9 +49,15 @@ export const restartKubelet: RemediationAction = {
     });
     const restarted = outputWords(run.output).some((w) => w.verb === 'restarted');
     if (!run.ok || !restarted) {
-      return { outcome: 'failed', lines: [`${node}: kubelet restart failed: ${run.error ?? run.output.trim()}`] };
+      return {
+        outcome: 'failed',
+        lines: [`${node}: kubelet restart failed: ${run.error ?? run.output.trim()}`],
+      };
     }
-    return { outcome: 'done', lines: [`${node}: kubelet restarted (${run.output.trim().split('\n').at(-1)})`] };
+    return {
+      outcome: 'done',
+      lines: [`${node}: kubelet restarted (${run.output.trim().split('\n').at(-1)})`],
+    };
   },
   async verify(_ctx, _preview, result) {
     return { ok: result ? result.outcome !== 'failed' : true, lines: result?.lines ?? [] };

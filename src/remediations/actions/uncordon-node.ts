@@ -17,13 +17,15 @@ export const uncordonNode: RemediationAction = {
         `node ${node}: spec.unschedulable true → false, only if flannel-ops cordoned it (annotation ${CORDONED_BY_ANNOTATION}); a cordon made by a person stays`,
       ],
       commands: [`kubectl uncordon ${node}`],
+      via: 'api',
     };
   },
   async execute(ctx) {
     const node = requireNode(ctx);
     const current = await readNode(ctx.kube, node);
     if (!current) return { outcome: 'failed', lines: [`node ${node} does not exist`] };
-    if (!current.spec?.unschedulable) return { outcome: 'noop', lines: [`node ${node} is already schedulable`] };
+    if (!current.spec?.unschedulable)
+      return { outcome: 'noop', lines: [`node ${node} is already schedulable`] };
     if (!current.metadata?.annotations?.[CORDONED_BY_ANNOTATION]) {
       return {
         outcome: 'noop',
@@ -33,7 +35,10 @@ export const uncordonNode: RemediationAction = {
     await ctx.kube.core.patchNode(
       {
         name: node,
-        body: { metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } }, spec: { unschedulable: null } },
+        body: {
+          metadata: { annotations: { [CORDONED_BY_ANNOTATION]: null } },
+          spec: { unschedulable: null },
+        },
       },
       mergePatch(),
     );

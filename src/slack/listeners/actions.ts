@@ -35,7 +35,11 @@ export function registerActions(app: App, deps: ActionDeps): void {
     ack: () => Promise<void>;
     body: BlockAction<ButtonAction>;
     action: ButtonAction;
-    respond: (message: { response_type: 'ephemeral'; replace_original: false; text: string }) => Promise<unknown>;
+    respond: (message: {
+      response_type: 'ephemeral';
+      replace_original: false;
+      text: string;
+    }) => Promise<unknown>;
   }) => {
     await ack();
     const click = clickSchema.safeParse({ user: body.user, value: action.value });

@@ -52,7 +52,13 @@ export interface IncidentView {
   ackId?: string;
 }
 
-export function renderIncidentRoot({ incident, runbookTitle, next, page, ackId }: IncidentView): SlackMessage {
+export function renderIncidentRoot({
+  incident,
+  runbookTitle,
+  next,
+  page,
+  ackId,
+}: IncidentView): SlackMessage {
   const c = incident.counts;
   const approx = c.approximate ? '≈' : '';
   const title = runbookTitle ?? incident.runbookId;
@@ -66,7 +72,11 @@ export function renderIncidentRoot({ incident, runbookTitle, next, page, ackId }
     section(paging ? `${paging} ${headline}` : headline),
     ...(next ? [section(`*Next:* ${escapeMrkdwn(next)}`)] : []),
     ...(verdict?.headline
-      ? [section(`*Verdict:* ${escapeMrkdwn(verdict.headline)}${verdict.cause ? ` (${code(verdict.cause, 60)})` : ''}`)]
+      ? [
+          section(
+            `*Verdict:* ${escapeMrkdwn(verdict.headline)}${verdict.cause ? ` (${code(verdict.cause, 60)})` : ''}`,
+          ),
+        ]
       : []),
     fields([
       `*State*\n${stateBadge(incident.state)}`,

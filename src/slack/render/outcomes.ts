@@ -61,9 +61,11 @@ export function outcomeText(o: Outcome, channelOf: (cluster: string) => string |
       return `:eyes: You are on incident ${code(o.incidentId, 40)}: paging stops.`;
     case 'diagnosis-started': {
       const node = o.node ? ` (node ${code(o.node, 80)})` : '';
-      if (o.incidentId) return `:mag: Re-running the diagnosis of ${code(o.cluster, 60)}${node}: the new verdict appears in this thread.`;
+      if (o.incidentId)
+        return `:mag: Re-running the diagnosis of ${code(o.cluster, 60)}${node}: the new verdict appears in this thread.`;
       const channel = channelOf(o.cluster);
-      const where = o.reportTo === 'dm' ? 'in a direct message' : channel ? `in <#${channel}>` : 'in the cluster channel';
+      const where =
+        o.reportTo === 'dm' ? 'in a direct message' : channel ? `in <#${channel}>` : 'in the cluster channel';
       return `:mag: Running the diagnosis of ${code(o.cluster, 60)}${node}… the report appears ${where}.`;
     }
   }

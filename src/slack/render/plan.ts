@@ -3,9 +3,36 @@
  * has, and its Approve / Reject buttons while it awaits approval; updated in place as people decide and
  * steps run. Step results, the verification and the resolution are thread replies of their own.
  */
-import type { IncidentPlan, NodeOutcome, PageTargets, PlannedStep, PlanView, ResolutionSummary, StepState } from '../../lifecycle/types.js';
-import { bold, code, codeBlock, escapeMrkdwn, limitList, mention, mentionTargets, truncate } from '../mrkdwn.js';
-import { actions, button, context, divider, fitMessage, linesToSections, section, type Block, type SlackMessage } from './blocks.js';
+import type {
+  IncidentPlan,
+  NodeOutcome,
+  PageTargets,
+  PlannedStep,
+  PlanView,
+  ResolutionSummary,
+  StepState,
+} from '../../lifecycle/types.js';
+import {
+  bold,
+  code,
+  codeBlock,
+  escapeMrkdwn,
+  limitList,
+  mention,
+  mentionTargets,
+  truncate,
+} from '../mrkdwn.js';
+import {
+  actions,
+  button,
+  context,
+  divider,
+  fitMessage,
+  linesToSections,
+  section,
+  type Block,
+  type SlackMessage,
+} from './blocks.js';
 import { RISK_BADGE } from './diagnosis.js';
 import { slackDate } from './incident.js';
 
@@ -64,7 +91,10 @@ export function nodeLines(state: StepState): string[] {
 }
 
 function stepBlocks(step: PlannedStep, state: StepState, buttons: StepButtons | undefined): Block[] {
-  const who = step.nodes?.length && !step.reportOnly ? ` — ${step.nodes.length} node${step.nodes.length === 1 ? '' : 's'}` : '';
+  const who =
+    step.nodes?.length && !step.reportOnly
+      ? ` — ${step.nodes.length} node${step.nodes.length === 1 ? '' : 's'}`
+      : '';
   const head = `*Step ${step.index}. ${escapeMrkdwn(truncate(step.preview.headline, 200))}*${who}\n${RISK_BADGE[step.risk]} · ${code(step.action, 40)}${step.required ? ` · needs ${step.required} approval${step.required === 1 ? '' : 's'}` : ''}`;
   const { items, note } = limitList(step.preview.lines, MAX_LINES_PER_STEP, 'lines');
   const lines = items.map((l) => `• ${escapeMrkdwn(truncate(l, 300))}`);
@@ -73,8 +103,13 @@ function stepBlocks(step: PlannedStep, state: StepState, buttons: StepButtons | 
   const commands = (step.preview.commands ?? []).slice(0, MAX_COMMANDS_PER_STEP);
   const blocks: Block[] = [section(`${head}\n${lines.join('\n')}`)];
   if (commands.length) {
-    const where = step.action.startsWith('report-') ? '' : step.nodes?.length ? ' (in a privileged pod on each node, via nsenter into the host)' : '';
-    blocks.push(section(`Runs${where}:\n${codeBlock(commands.join('\n\n'), 1200)}`));
+    const how =
+      step.preview.via === 'node-pod'
+        ? `Runs on ${step.nodes?.length === 1 ? step.nodes[0] : 'each node'} in a short-lived privileged pod (nsenter into the host):`
+        : step.preview.via === 'api'
+          ? 'Runs through the API (as kubectl would):'
+          : 'The fix to make:';
+    blocks.push(section(`${how}\n${codeBlock(commands.join('\n\n'), 1200)}`));
   }
   const progress = nodeLines(state);
   blocks.push(context(`*Status:* ${stepStatus(step, state)}`));
@@ -91,7 +126,11 @@ function stepBlocks(step: PlannedStep, state: StepState, buttons: StepButtons | 
 }
 
 /** The plan message; `buttons` per step id (awaiting steps of the current plan get Approve/Reject). */
-export function renderPlan(view: PlanView, buttons: Record<string, StepButtons>, opts: { current: boolean; nowMs?: number }): SlackMessage {
+export function renderPlan(
+  view: PlanView,
+  buttons: Record<string, StepButtons>,
+  opts: { current: boolean; nowMs?: number },
+): SlackMessage {
   const { plan, states } = view;
   const expired = Date.parse(plan.expiresAt) < (opts.nowMs ?? Date.now());
   const status = !opts.current
@@ -99,15 +138,28 @@ export function renderPlan(view: PlanView, buttons: Record<string, StepButtons>,
     : expired
       ? `_Expired ${slackDate(plan.expiresAt)}: re-run the diagnosis for a new plan._`
       : `_Approvals bind to this version; it expires ${slackDate(plan.expiresAt)}._`;
+  const approvers = [
+    ...plan.approvers.users.map(mention),
+    // Named, not mentioned: the page on the root already notified them; a plan edit must not ping a group.
+    ...plan.approvers.groups.map((g) => `@${escapeMrkdwn(g)}`),
+  ];
   const body: Block[] = [
     section(`:clipboard: *Remediation plan v${plan.version}* — ${escapeMrkdwn(plan.headline)}`),
-    context(status, `steps run in order, each once approved`),
+    context(
+      status,
+      'steps run in order, each once approved',
+      approvers.length
+        ? `approvers: ${approvers.join(', ')}`
+        : 'nobody may approve on this cluster: set approvals.approvers in clusters.yaml',
+    ),
   ];
   for (const step of plan.steps) {
     const state = states[step.id] ?? { state: 'awaiting', approvals: [], nodes: {}, lines: [] };
-    body.push(divider(), ...stepBlocks(step, state, opts.current && !expired ? buttons[step.id] : undefined));
+    const clickable = opts.current && !expired && approvers.length > 0;
+    body.push(divider(), ...stepBlocks(step, state, clickable ? buttons[step.id] : undefined));
   }
-  if (plan.steps.length === 0) body.push(section('No step can be run automatically; the verdict above says what to fix.'));
+  if (plan.steps.length === 0)
+    body.push(section('No step can be run automatically; the verdict above says what to fix.'));
   if (plan.notOffered.length) {
     body.push(
       divider(),
@@ -121,7 +173,9 @@ export function renderPlan(view: PlanView, buttons: Record<string, StepButtons>,
   }
   const awaiting = plan.steps.filter((s) => states[s.id]?.state === 'awaiting').length;
   return fitMessage(
-    escapeMrkdwn(`Remediation plan v${plan.version} for ${plan.cluster}: ${plan.steps.length} steps, ${awaiting} awaiting approval`),
+    escapeMrkdwn(
+      `Remediation plan v${plan.version} for ${plan.cluster}: ${plan.steps.length} steps, ${awaiting} awaiting approval`,
+    ),
     body,
   );
 }
@@ -130,12 +184,21 @@ export function renderPlan(view: PlanView, buttons: Record<string, StepButtons>,
 export function renderStepResult(plan: IncidentPlan, step: PlannedStep, state: StepState): SlackMessage {
   const approvers = state.approvals.map((a) => mention(a.user)).join(', ');
   const head = `${STATUS[state.state].split(' ')[0]} *Step ${step.index}* ${escapeMrkdwn(truncate(step.preview.headline, 200))}: ${state.state}${approvers ? ` — approved by ${approvers}` : ''}`;
-  const body = [section(head), ...linesToSections([...nodeLines(state), ...state.lines.map((l) => escapeMrkdwn(truncate(l, 300)))].slice(0, 40))];
+  const body = [
+    section(head),
+    ...linesToSections(
+      [...nodeLines(state), ...state.lines.map((l) => escapeMrkdwn(truncate(l, 300)))].slice(0, 40),
+    ),
+  ];
   body.push(context(`plan v${plan.version} · ${code(step.action, 40)}`));
   return fitMessage(escapeMrkdwn(`Step ${step.index} ${state.state}: ${step.preview.headline}`), body);
 }
 
-export function renderVerification(outcome: 'passed' | 'failed', lines: readonly string[], quietSeconds?: number): SlackMessage {
+export function renderVerification(
+  outcome: 'passed' | 'failed',
+  lines: readonly string[],
+  quietSeconds?: number,
+): SlackMessage {
   const head =
     outcome === 'passed'
       ? `:white_check_mark: *Verification passed*${quietSeconds ? ` — resolving if no new sandbox failure appears in the next ${quietSeconds}s` : ''}`
@@ -146,10 +209,17 @@ export function renderVerification(outcome: 'passed' | 'failed', lines: readonly
   return fitMessage(outcome === 'passed' ? 'Verification passed' : 'Verification failed', body);
 }
 
-export function renderPage(targets: PageTargets, level: number, reason: string, incidentId: string): SlackMessage {
+export function renderPage(
+  targets: PageTargets,
+  level: number,
+  reason: string,
+  incidentId: string,
+): SlackMessage {
   const who = mentionTargets(targets);
   return fitMessage(`Paging again: incident ${escapeMrkdwn(incidentId)} ${escapeMrkdwn(reason)}`, [
-    section(`${who} :rotating_light: *Paging again* (${level}): incident ${code(incidentId, 40)} is ${escapeMrkdwn(reason)}. Press *Acknowledge* on the incident when you are on it.`),
+    section(
+      `${who} :rotating_light: *Paging again* (${level}): incident ${code(incidentId, 40)} is ${escapeMrkdwn(reason)}. Press *Acknowledge* on the incident when you are on it.`,
+    ),
   ]);
 }
 
