@@ -48,7 +48,7 @@ export interface BotConfig {
     checkTimeoutMs?: number;
     probeDeadlineSeconds?: number;
   };
-  lifecycle?: { reconcileIntervalMs?: number; verifyIntervalMs?: number };
+  lifecycle?: { reconcileIntervalMs?: number; verifyIntervalMs?: number; now?: () => number };
 }
 
 export interface Bot {
