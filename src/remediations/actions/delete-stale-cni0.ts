@@ -62,6 +62,6 @@ export const deleteStaleCni0: RemediationAction = {
     };
   },
   async verify(_ctx, _preview, result) {
-    return { ok: result ? result.outcome !== 'failed' : true, lines: result?.lines ?? [] };
+    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
   },
 };

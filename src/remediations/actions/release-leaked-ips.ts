@@ -5,7 +5,7 @@
  * no pod's IP (the API's list, re-read right before the run). `lock` and `last_reserved_ip.*` are never
  * candidates. An IP that became a pod's between the preview and the run is kept.
  */
-import { isIpv4 } from '../../util/ipv4.js';
+import { isIpv4, summarizeIps } from '../../util/ipv4.js';
 import type { RemediationAction } from '../types.js';
 import { CNI_NETWORK_NAME, outputWords, podsOnNode, requireNode, stringList } from './common.js';
 
@@ -67,7 +67,7 @@ export const releaseLeakedIps: RemediationAction = {
     const release = ips.filter((ip) => !inUse.has(ip));
     const kept = ips.filter((ip) => inUse.has(ip));
     const lines = [
-      `${release.length} reservation file(s) in ${IPAM_DIR}/${network} on ${node}: ${release.join(', ') || '(none)'}`,
+      `${release.length} reservation file(s) in ${IPAM_DIR}/${network} on ${node}: ${release.length ? summarizeIps(release) : '(none)'}`,
       ...kept.map((ip) => `${ip} is kept: it is ${inUse.get(ip)}'s IP now`),
       'each file is re-checked under the IPAM lock when the step runs: kept if a pod or a live sandbox owns it by then',
     ];
@@ -99,10 +99,11 @@ export const releaseLeakedIps: RemediationAction = {
     const failed = words
       .filter((w) => w.verb === 'failed' || w.verb === 'error')
       .map((w) => w.rest.join(' '));
+    // What was kept and what failed first: the released list can be long.
     const lines = [
-      `released ${released.length}: ${released.join(', ') || '(none)'}`,
       ...(kept.length ? [`kept ${kept.length}: ${kept.join(', ')}`] : []),
       ...(failed.length ? [`failed: ${failed.join(', ')}`] : []),
+      `released ${released.length}: ${released.length ? summarizeIps(released) : '(none)'}`,
       ...(!run.ok ? [`the action pod failed: ${run.error ?? 'no reason'}`] : []),
     ];
     if (!run.ok || failed.length) return { outcome: 'failed', lines };
@@ -110,6 +111,6 @@ export const releaseLeakedIps: RemediationAction = {
   },
   async verify(_ctx, _preview, result) {
     // The script re-checked and removed each file under the lock; a fresh probe (verification) sees the rest.
-    return { ok: result ? result.outcome !== 'failed' : true, lines: result?.lines ?? [] };
+    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
   },
 };

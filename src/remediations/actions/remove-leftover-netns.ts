@@ -64,6 +64,6 @@ export const removeLeftoverNetns: RemediationAction = {
     return { outcome: of('removed').length ? 'done' : 'noop', lines };
   },
   async verify(_ctx, _preview, result) {
-    return { ok: result ? result.outcome !== 'failed' : true, lines: result?.lines ?? [] };
+    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
   },
 };

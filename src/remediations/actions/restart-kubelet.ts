@@ -60,6 +60,6 @@ export const restartKubelet: RemediationAction = {
     };
   },
   async verify(_ctx, _preview, result) {
-    return { ok: result ? result.outcome !== 'failed' : true, lines: result?.lines ?? [] };
+    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
   },
 };
