@@ -38,6 +38,11 @@ export function actionHelps(action: ActionId, cause: CauseView, node?: string): 
         return onNode<string>(cause.data, 'podFailure', node) !== 'image-pull';
       }
       return true;
+    case 'report-flannel-pod-failure': {
+      // Said only when a restart cannot fix it (an image that cannot be pulled); otherwise the restart is offered.
+      const kinds = cause.data?.podFailure;
+      return !!kinds && typeof kinds === 'object' && Object.values(kinds).includes('image-pull');
+    }
     case 'restart-kubelet':
       if (cause.id === 'cni-plugin-missing') return onlyFlannelBinaryMissing(cause, node);
       return true;

@@ -109,6 +109,13 @@ export const ACTION_IDS = {
     reportOnly: true,
     scope: 'cluster',
   },
+  'report-flannel-pod-failure': {
+    description:
+      'Explain why the Flannel pod cannot run on the node (an image it cannot pull, a crash) and what to change',
+    minRisk: 'low',
+    reportOnly: true,
+    scope: 'cluster',
+  },
   'report-version-mismatch': {
     description: 'Name a Flannel version that suits the cluster and how to upgrade it',
     minRisk: 'low',

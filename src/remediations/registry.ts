@@ -12,6 +12,7 @@ import { reapplyFlannelManifest } from './actions/reapply-flannel-manifest.js';
 import { releaseLeakedIps } from './actions/release-leaked-ips.js';
 import { removeLeftoverNetns } from './actions/remove-leftover-netns.js';
 import { reportCniConfigConflict } from './actions/report-cni-config-conflict.js';
+import { reportFlannelPodFailure } from './actions/report-flannel-pod-failure.js';
 import { reportMissingCniPlugins } from './actions/report-missing-cni-plugins.js';
 import { reportPodRangeTooSmall } from './actions/report-pod-range-too-small.js';
 import { reportPodcidrNetworkMismatch } from './actions/report-podcidr-network-mismatch.js';
@@ -34,6 +35,7 @@ const ACTIONS: Record<ActionId, RemediationAction> = {
   'report-missing-cni-plugins': reportMissingCniPlugins,
   'report-cni-config-conflict': reportCniConfigConflict,
   'report-pod-range-too-small': reportPodRangeTooSmall,
+  'report-flannel-pod-failure': reportFlannelPodFailure,
   'report-version-mismatch': reportVersionMismatch,
 };
 

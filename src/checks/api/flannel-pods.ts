@@ -110,6 +110,7 @@ export function evaluateFlannelPods(facts: FlannelPodsFacts): Evaluation {
   const logErrors: Array<{ pod: PodSummary; error: FlanneldError }> = [];
   const lastLogLines: Record<string, string[]> = {};
   const podFailure: Record<string, FlannelPodFailure> = {};
+  const podProblem: Record<string, { pod: string; problem: string; images: string[] }> = {};
   const perNode: Record<string, { pod: string; ready: boolean; restarts: number; problem?: string }> = {};
 
   for (const pod of facts.pods) {
@@ -132,6 +133,11 @@ export function evaluateFlannelPods(facts: FlannelPodsFacts): Evaluation {
     if (pod.node) {
       failingNodes.push(pod.node);
       podFailure[pod.node] = podFailureKind(pod);
+      podProblem[pod.node] = {
+        pod: key,
+        problem: problems.join('; '),
+        images: [...pod.initContainers, ...pod.containers].map((c) => c.image ?? '').filter(Boolean),
+      };
     }
     evidence.push(
       `kubectl -n ${pod.namespace} get pod ${pod.name} -o wide: node ${pod.node ?? '(unscheduled)'}, ${problems.join('; ')}`,
@@ -168,7 +174,7 @@ export function evaluateFlannelPods(facts: FlannelPodsFacts): Evaluation {
       summary: `Flannel is failing on ${plural(nodes.length, 'node')}: ${listSome(nodes, 4)}`,
       nodes,
       evidence: evidence.slice(0, 6),
-      data: { podFailure },
+      data: { podFailure, podProblem },
     });
   }
   if (logErrors.some((e) => e.error.kind === 'podcidr-missing')) {
