@@ -77,11 +77,11 @@ describe('releasing leaked IPs', () => {
     expect(thread).toContain(`kept 1: ${taken} (pod-ip)`);
     expect(thread).toContain(`released ${planned.length - 1}:`);
     // The freed range is in use again — by the pods that were stuck, and by nothing else.
-    const pods = (
-      await clientsOf(stack.sims.get('leaky')!).core.listPodForAllNamespaces({
-        fieldSelector: 'spec.nodeName=worker-1',
-      })
-    ).items;
+    const pods = (await kube.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=worker-1' })).items;
+    // The pod that took the IP still has it: its reservation was not released under it.
+    expect(pods.some((p) => p.metadata?.uid === holder.metadata?.uid && p.status?.podIP === taken)).toBe(
+      true,
+    );
     const podIps = new Set(pods.map((p) => p.status?.podIP));
     expect(planned.slice(1).filter((ip) => reservation(ip) && !podIps.has(ip))).toEqual([]);
     expect((await clusterState(stack.sims.get('leaky')!)).stuck).toEqual([]);
