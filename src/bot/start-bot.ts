@@ -15,6 +15,7 @@ import { IncidentStore } from '../incidents/store.js';
 import { kubeConfigForCluster } from '../kube/kubeconfig.js';
 import type { Runbook } from '../runbooks/load.js';
 import { IncidentLifecycle } from '../lifecycle/coordinator.js';
+import { RedisStreamSink } from '../lifecycle/event-stream.js';
 import { BackupStore } from '../remediations/backups.js';
 import { SlackDirectory } from '../slack/directory.js';
 import { registerActions } from '../slack/listeners/actions.js';
@@ -146,6 +147,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
         issueButton: (target) => lifecycle.issueButton(target),
       }),
     );
+    lifecycle.addSink(new RedisStreamSink(redis, prefix));
     closers.push(() => lifecycle.close());
     diagnosis.on('progress', (p) => void lifecycle.progress(p));
     await diagnosis.waitUntilReady();

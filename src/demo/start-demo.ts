@@ -124,6 +124,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
           kubeconfig: sim.kubeconfigPath,
           channel: DEMO_CHANNEL,
           approvals: { approvers: { users: [], groups: ['oncall'] } },
+          // The on-call group is paged; a short quiet period so the demo resolves within a minute of the fix.
+          paging: { notify: { groups: ['oncall'] } },
+          verification: { quietPeriodSeconds: 10 },
         },
       ],
     }).clusters;

@@ -7,6 +7,8 @@ import { loadRunbooks } from '../../runbooks/load.js';
 import { log } from '../../util/log.js';
 import { incidentEventJson, incidentEventLine, statusLine } from '../../watch/format.js';
 import { WatchService } from '../../watch/watch-service.js';
+import type { IncidentEvent } from '../../watch/cluster-watcher.js';
+import { followLifecycle } from '../../lifecycle/event-stream.js';
 import { resolveClustersPath, resolveRunbooksDir } from '../options.js';
 import { untilSignal } from '../signals.js';
 
@@ -30,21 +32,38 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
 
   const redis = createRedis(env.redisUrl);
   const store = new IncidentStore({ redis, prefix: env.keyPrefix });
+  const print = (e: IncidentEvent) =>
+    process.stdout.write(`${opts.json ? JSON.stringify(incidentEventJson(e)) : incidentEventLine(e)}\n`);
   const service = new WatchService({
     clusters,
     runbooks,
     store,
     kubeConfigFor: kubeConfigForCluster,
     election: { redis, keyPrefix: env.keyPrefix },
-    onIncident: (e) => {
-      process.stdout.write(`${opts.json ? JSON.stringify(incidentEventJson(e)) : incidentEventLine(e)}\n`);
-    },
+    onIncident: print,
     onStatus: (s) => process.stderr.write(`${statusLine(s)}\n`),
     onError: (cluster, err) => log.debug('watch error', { cluster, err }),
   });
   service.start();
+  // Resolutions come from the bot's lifecycle (any replica), published on a Redis stream.
+  const follower = redis.duplicate();
+  follower.on('error', (err) => log.debug('watch stream error', { err }));
+  const stop = new AbortController();
+  const following = followLifecycle(
+    follower,
+    env.keyPrefix,
+    (incident) => {
+      if (incident.state !== 'resolved') return;
+      if (opts.cluster?.length && !clusters.some((c) => c.name === incident.cluster)) return;
+      print({ event: 'resolved', cluster: incident.cluster, incident });
+    },
+    stop.signal,
+  );
   await untilSignal();
+  stop.abort();
   await service.stop();
+  await following;
+  follower.disconnect();
   await store.close();
   redis.disconnect();
 }

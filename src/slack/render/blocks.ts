@@ -23,12 +23,20 @@ export interface TextObject {
   text: string;
   emoji?: boolean;
 }
+export interface ConfirmDialog {
+  title: TextObject;
+  text: TextObject;
+  confirm: TextObject;
+  deny: TextObject;
+  style?: 'primary' | 'danger';
+}
 export interface ButtonElement {
   type: 'button';
   text: TextObject;
   action_id: string;
   value?: string;
   style?: 'primary' | 'danger';
+  confirm?: ConfirmDialog;
 }
 export type Block =
   | { type: 'section'; text?: TextObject; fields?: TextObject[]; block_id?: string }
@@ -72,12 +80,22 @@ export const button = (
   actionId: string,
   value?: string,
   style?: 'primary' | 'danger',
+  confirm?: { title: string; text: string; confirm: string },
 ): ButtonElement => ({
   type: 'button',
   text: { type: 'plain_text', text: truncate(text, MAX_BUTTON_TEXT), emoji: true },
   action_id: actionId,
   ...(value !== undefined && { value: value.slice(0, MAX_BUTTON_VALUE) }),
   ...(style && { style }),
+  ...(confirm && {
+    confirm: {
+      title: { type: 'plain_text', text: truncate(confirm.title, 100) },
+      text: { type: 'mrkdwn', text: truncate(confirm.text, 300) },
+      confirm: { type: 'plain_text', text: truncate(confirm.confirm, 30) },
+      deny: { type: 'plain_text', text: 'Cancel' },
+      ...(style === 'danger' && { style: 'danger' as const }),
+    },
+  }),
 });
 
 export const actions = (...elements: ButtonElement[]): Block => ({

@@ -117,7 +117,20 @@ function stepBlocks(step: PlannedStep, state: StepState, buttons: StepButtons | 
   if (buttons && state.state === 'awaiting') {
     blocks.push(
       actions(
-        button(`Approve step ${step.index}`, approveActionId(step), buttons.approve, 'primary'),
+        button(
+          `Approve step ${step.index}`,
+          approveActionId(step),
+          buttons.approve,
+          'primary',
+          // A high-risk step asks once more: it is the one that can hurt.
+          step.risk === 'high'
+            ? {
+                title: `Approve step ${step.index}?`,
+                text: `${escapeMrkdwn(truncate(step.preview.headline, 200))} — high risk; it runs once ${step.required} people approved.`,
+                confirm: 'Approve',
+              }
+            : undefined,
+        ),
         button(`Reject step ${step.index}`, rejectActionId(step), buttons.reject, 'danger'),
       ),
     );
