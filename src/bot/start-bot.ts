@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, LogLevel } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/clusters.js';
 import { envSecrets, type EnvWithSlack } from '../config/env.js';
@@ -18,6 +18,7 @@ import { IncidentThreads } from '../slack/incident-thread.js';
 import { registerActions } from '../slack/listeners/actions.js';
 import { registerCommands } from '../slack/listeners/commands.js';
 import { outboxWebClient, SlackOutbox } from '../slack/outbox.js';
+import { createSlackReceiver } from '../slack/receiver.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
@@ -161,11 +162,9 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     let requestUrl: string | undefined;
     let healthUrl: string;
     if (env.slackMode === 'http') {
-      const receiver = new HTTPReceiver({
+      const receiver = createSlackReceiver({
         signingSecret: env.slackSigningSecret!,
-        endpoints: '/slack/events',
         customRoutes: healthRoutes(health),
-        logLevel: LogLevel.ERROR,
       });
       app = new App({ ...common, receiver });
       register(app);
