@@ -117,7 +117,6 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       ...(config.diagnosis?.retry && { retry: config.diagnosis.retry }),
       ...(config.diagnosis?.checkTimeoutMs && { checkTimeoutMs: config.diagnosis.checkTimeoutMs }),
     });
-    closers.push(() => diagnosis.close());
 
     const outbox = new SlackOutbox({
       redis,
@@ -129,6 +128,10 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       onPosted: (key, where) => void threads.onPosted(key, where),
     });
     closers.push(() => outbox.close());
+    // Stop order (closers run in reverse): inputs, then diagnoses and in-flight renders, then the outbox.
+    closers.push(() => diagnosis.close());
+    const renders = inFlight();
+    closers.push(() => renders.settled());
     const threads = new IncidentThreads({ outbox, store, diagnosis, redis, prefix, clusters, runbooks });
     threads.attach();
     await diagnosis.waitUntilReady();
@@ -142,9 +145,11 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       election: { redis, keyPrefix: prefix },
       ...config.watch,
       onIncident: (e) =>
-        void threads
-          .onIncident(e)
-          .catch((err) => logger.warn('incident rendering failed', { incident: e.incident.id, err })),
+        void renders.track(
+          threads
+            .onIncident(e)
+            .catch((err) => logger.warn('incident rendering failed', { incident: e.incident.id, err })),
+        ),
       onStatus: (s) => logger.info('cluster watch', { cluster: s.cluster, role: s.role, error: s.lastError }),
       onError: (cluster, err) => logger.debug('watch error', { cluster, err }),
     });
@@ -209,4 +214,18 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     await stop();
     throw err;
   }
+}
+
+/** Promises still running (incident renders), so stop() waits for them before closing what they use. */
+function inFlight() {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    track(p: Promise<unknown>) {
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
 }
