@@ -8,8 +8,9 @@ import {
   IncidentStore,
   type SandboxSignalLike,
 } from '../../src/incidents/index.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const PREFIX = `test-incidents-${randomUUID()}`;
 const MINUTE = 60_000;
 

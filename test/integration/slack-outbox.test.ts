@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { startSlackEmulator, type SlackEmulator } from '../../src/sim/slack/index.js';
 import { outboxWebClient, SlackOutbox } from '../../src/slack/outbox.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const BOT_TOKEN = 'xoxb-test-outbox-token';
 const CHANNEL = 'C0DEMO';
@@ -20,8 +21,8 @@ const outboxes: SlackOutbox[] = [];
 
 beforeAll(async () => {
   slack = await startSlackEmulator({ signingSecret: 'outbox-signing-secret', botToken: BOT_TOKEN, port: 0 });
-  redis = new Redis('redis://127.0.0.1:6379');
-  bull = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  redis = new Redis(TEST_REDIS_URL);
+  bull = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 });
 
 afterEach(async () => {

@@ -16,6 +16,7 @@ import type { KubeObject } from '../../src/sim/kube/store.js';
 import type { IncidentEvent } from '../../src/watch/cluster-watcher.js';
 import { WatchService, type ClusterWatchStatus } from '../../src/watch/watch-service.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const runbooks = loadRunbooks(shippedRunbooksDir());
 const prefix = `t-watch-${randomUUID().slice(0, 8)}`;
@@ -24,7 +25,7 @@ let store: IncidentStore;
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(() => {
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   store = new IncidentStore({ redis, prefix });
 });
 
