@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/clusters.js';
 import { envSecrets, type EnvWithSlack } from '../config/env.js';
 import { createRedis } from '../coordination/redis-connection.js';
+import { waitForRedis } from '../coordination/redis-startup.js';
 import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../diagnosis/service.js';
 import { IncidentStore } from '../incidents/store.js';
 import { kubeConfigForCluster } from '../kube/kubeconfig.js';
@@ -19,8 +20,9 @@ import { registerActions } from '../slack/listeners/actions.js';
 import { registerCommands } from '../slack/listeners/commands.js';
 import { outboxWebClient, SlackOutbox } from '../slack/outbox.js';
 import { createSlackReceiver } from '../slack/receiver.js';
-import { UserError } from '../util/errors.js';
+import { slackStartupError } from '../slack/startup-errors.js';
 import { log } from '../util/log.js';
+import { listenUserError } from '../util/net.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
 import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
 import { kubeClientsFactory } from '../kube/clients.js';
@@ -67,6 +69,8 @@ export interface Bot {
 export async function startBot(config: BotConfig): Promise<Bot> {
   const { env, clusters, runbooks } = config;
   const prefix = env.keyPrefix;
+  const listen = { host: config.httpHost ?? env.httpHost, port: config.httpPort ?? env.httpPort };
+  await waitForRedisAtStartup(env, listen);
   const redis: Redis = createRedis(env.redisUrl);
   const bullConnection: Redis = createRedis(env.redisUrl, { maxRetriesPerRequest: null });
   for (const conn of [redis, bullConnection]) conn.on('error', (err) => logger.debug('redis error', { err }));
@@ -79,7 +83,6 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     statuses: () => watch?.statuses ?? [],
     secrets: envSecrets(env),
   };
-  const listen = { host: config.httpHost ?? env.httpHost, port: config.httpPort ?? env.httpPort };
   const stop = async () => {
     lifecycle = 'stopping';
     for (const close of closers.splice(0).reverse()) {
@@ -93,10 +96,8 @@ export async function startBot(config: BotConfig): Promise<Bot> {
 
   try {
     const client = outboxWebClient(env.slackBotToken, env.slackApiUrl);
-    const auth = await client.auth.test().catch((err: { data?: { error?: string }; message?: string }) => {
-      throw new UserError(
-        `Slack refused the bot token (auth.test: ${err?.data?.error ?? err?.message ?? 'failed'}): check SLACK_BOT_TOKEN${env.slackApiUrl ? ' and SLACK_API_URL' : ''}`,
-      );
+    const auth = await client.auth.test().catch((err: unknown) => {
+      throw slackStartupError(err, 'auth.test', 'SLACK_BOT_TOKEN', env.slackApiUrl);
     });
     const botUserId = String(auth.user_id ?? '');
     const botId = String(auth.bot_id ?? '');
@@ -187,7 +188,9 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       logger.info('health endpoints listening', { url: healthUrl, host: listen.host });
       app = new App({ ...common, appToken: env.slackAppToken, socketMode: true });
       register(app);
-      await app.start();
+      await app.start().catch((err: unknown) => {
+        throw slackStartupError(err, 'apps.connections.open', 'SLACK_APP_TOKEN', env.slackApiUrl);
+      });
       closers.push(() => app.stop());
       logger.info('slack socket mode connected');
     }
@@ -212,7 +215,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     return { app, requestUrl, healthUrl, botUserId, store, outbox, threads, watch: started, diagnosis, stop };
   } catch (err) {
     await stop();
-    throw err;
+    throw listenUserError(err, listen) ?? err;
   }
 }
 
@@ -228,4 +231,16 @@ function inFlight() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** Permanent Redis problems end the start at once; transient ones are retried while /healthz says why. */
+async function waitForRedisAtStartup(
+  env: EnvWithSlack,
+  listen: { host: string; port: number },
+): Promise<void> {
+  await waitForRedis(env.redisUrl, {
+    timeoutMs: env.redisStartupTimeoutMs,
+    listen,
+    onWaiting: (reason, attempt) => logger.warn('waiting for Redis', { reason, attempt }),
+  });
 }

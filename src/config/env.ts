@@ -37,6 +37,8 @@ export interface Env {
   redisUrl: string;
   /** The database number from REDIS_URL's `/N` path (0 when absent). */
   redisDb: number;
+  /** How long `run` retries an unreachable Redis at start-up before exiting (REDIS_STARTUP_TIMEOUT, s). */
+  redisStartupTimeoutMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   clustersFile: string;
@@ -126,6 +128,14 @@ const envSchema = z.object({
     '0.0.0.0',
   ),
   REDIS_URL: withDefault(redisUrl, 'redis://127.0.0.1:6379'),
+  REDIS_STARTUP_TIMEOUT: withDefault(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 3600, 'must be from 1 to 3600 seconds'),
+    '60',
+  ),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), 'info'),
   LOG_FORMAT: withDefault(z.enum(LOG_FORMATS), 'json'),
   FLANNEL_OPS_CLUSTERS: withDefault(z.string(), './clusters.yaml'),
@@ -223,6 +233,7 @@ export function loadEnv(
     httpHost: v.HTTP_HOST,
     redisUrl: v.REDIS_URL,
     redisDb: redisDbFromUrl(v.REDIS_URL),
+    redisStartupTimeoutMs: v.REDIS_STARTUP_TIMEOUT * 1000,
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
     clustersFile: v.FLANNEL_OPS_CLUSTERS,

@@ -31,6 +31,7 @@ describe('loadEnv', () => {
       httpHost: '0.0.0.0',
       redisUrl: 'redis://127.0.0.1:6379',
       redisDb: 0,
+      redisStartupTimeoutMs: 60_000,
       logLevel: 'info',
       logFormat: 'json',
       clustersFile: './clusters.yaml',
