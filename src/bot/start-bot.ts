@@ -41,6 +41,7 @@ export interface BotConfig {
     updateIntervalMs?: number;
     channelPacing?: { intervalMs: number; burst: number };
     backoffMs?: number;
+    maxPauseMs?: number;
   };
   watch?: Pick<WatchServiceOptions, 'flushIntervalMs' | 'streamOptions' | 'resolvePollMs'>;
   diagnosis?: {
@@ -124,11 +125,13 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       bullConnection,
       prefix,
       client,
+      maxPauseMs: env.slackMaxRetryAfterMs,
       ...config.outbox,
       // threads is created right below; posts only complete once the worker runs.
       onPosted: (key, where) => void threads.onPosted(key, where),
     });
     closers.push(() => outbox.close());
+    health.slackPauses = () => outbox.pauses();
     // Stop order (closers run in reverse): inputs, then diagnoses and in-flight renders, then the outbox.
     closers.push(() => diagnosis.close());
     const renders = inFlight();

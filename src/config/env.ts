@@ -31,6 +31,8 @@ export interface Env {
   slackMode: SlackMode;
   /** Web API base URL ending in `/`, e.g. the local emulator's `http://127.0.0.1:3100/api/`. */
   slackApiUrl?: string;
+  /** Longest pause a Slack 429's Retry-After can cause (SLACK_MAX_RETRY_AFTER, s). */
+  slackMaxRetryAfterMs: number;
   httpPort: number;
   /** Address the HTTP server (receiver in HTTP mode, health endpoints in Socket Mode) binds to. */
   httpHost: string;
@@ -117,6 +119,14 @@ const envSchema = z.object({
   ),
   SLACK_MODE: withDefault(z.enum(SLACK_MODES), 'socket'),
   SLACK_API_URL: optional(slackApiUrl),
+  SLACK_MAX_RETRY_AFTER: withDefault(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 3600, 'must be from 1 to 3600 seconds'),
+    '60',
+  ),
   HTTP_PORT: withDefault(port, '3000'),
   HTTP_HOST: withDefault(
     z
@@ -229,6 +239,7 @@ export function loadEnv(
     slackSigningSecret: v.SLACK_SIGNING_SECRET,
     slackMode: v.SLACK_MODE,
     slackApiUrl: v.SLACK_API_URL,
+    slackMaxRetryAfterMs: v.SLACK_MAX_RETRY_AFTER * 1000,
     httpPort: v.HTTP_PORT,
     httpHost: v.HTTP_HOST,
     redisUrl: v.REDIS_URL,

@@ -71,7 +71,13 @@ describe('GET /readyz', () => {
     expect(await get(`${server.url}/readyz`)).toEqual({
       status: 503,
       type: 'application/json',
-      body: { ok: false, reason: 'the bot is starting', lifecycle: 'starting', clusters: [] },
+      body: {
+        ok: false,
+        reason: 'the bot is starting',
+        lifecycle: 'starting',
+        clusters: [],
+        slack: { paused: [] },
+      },
     });
 
     lifecycle = 'running';
@@ -103,6 +109,7 @@ describe('GET /readyz', () => {
           { cluster: 'prod', role: 'leader', stream: { state: 'watching', healthy: true, failures: 0 } },
           { cluster: 'edge', role: 'error', lastError: expect.stringContaining('401 Unauthorized') },
         ],
+        slack: { paused: [] },
       },
     });
     expect(JSON.stringify(ready.body)).not.toContain(SECRET);

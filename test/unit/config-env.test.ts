@@ -27,6 +27,7 @@ describe('loadEnv', () => {
       slackSigningSecret: undefined,
       slackMode: 'socket',
       slackApiUrl: undefined,
+      slackMaxRetryAfterMs: 60_000,
       httpPort: 3000,
       httpHost: '0.0.0.0',
       redisUrl: 'redis://127.0.0.1:6379',
