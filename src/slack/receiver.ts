@@ -107,24 +107,34 @@ async function guard(
   });
   if (!signed) return { ok: false, status: 401, reason: 'signature mismatch' };
 
-  const body = parseBody(text, form);
-  if (!isPlainObject(body)) return { ok: false, status: 400, reason: 'body is not a JSON object' };
+  const body = parseSlackBody(text, form);
+  if (!body.ok) return { ok: false, status: 400, reason: body.reason };
   return { ok: true };
 }
 
-/** The body as Bolt will parse it (HTTPModuleFunctions.parseHTTPRequestBody), or undefined. */
-function parseBody(text: string, form: boolean): unknown {
+/**
+ * The body as Bolt will parse it (HTTPModuleFunctions.parseHTTPRequestBody: JSON, or a form whose `payload`
+ * field is JSON), accepted only when it is a JSON object. Never throws.
+ */
+export function parseSlackBody(
+  text: string,
+  form: boolean,
+): { ok: true; body: Record<string, unknown> } | { ok: false; reason: string } {
+  let body: unknown;
   try {
-    if (!form) return JSON.parse(text);
-    const query = parseQuery(text);
-    return typeof query.payload === 'string' ? JSON.parse(query.payload) : query;
+    if (form) {
+      const query = parseQuery(text);
+      body = typeof query.payload === 'string' ? JSON.parse(query.payload) : query;
+    } else {
+      body = JSON.parse(text);
+    }
   } catch {
-    return undefined;
+    return { ok: false, reason: form ? 'form payload is not JSON' : 'body is not JSON' };
   }
-}
-
-function isPlainObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, reason: 'body is not a JSON object' };
+  }
+  return { ok: true, body: body as Record<string, unknown> };
 }
 
 /** Bolt compares the content type exactly; so does the guard, so both read the body the same way. */

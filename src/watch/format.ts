@@ -1,3 +1,4 @@
+import { terminalLine } from '../util/sanitize.js';
 import type { IncidentEvent } from './cluster-watcher.js';
 import type { ClusterWatchStatus } from './watch-service.js';
 
@@ -32,25 +33,28 @@ export function incidentEventLine(e: IncidentEvent, now: Date = new Date()): str
   const { incident } = e;
   const c = incident.counts;
   const classes = incident.signatures.map((s) => s.errorClass).join(',') || '-';
-  return [
-    now.toISOString(),
-    e.event.padEnd(8),
-    incident.id,
-    `cluster=${e.cluster}`,
-    `runbook=${incident.runbookId}`,
-    `state=${incident.state}`,
-    `events=${c.events}`,
-    `occurrences=${c.occurrences}`,
-    `pods=${c.pods}`,
-    `nodes=${c.nodes}`,
-    `namespaces=${c.namespaces}`,
-    `failure=${classes}`,
-  ].join(' ');
+  // Names and classes come from the cluster: no escape sequence or line break of theirs reaches the terminal.
+  return terminalLine(
+    [
+      now.toISOString(),
+      e.event.padEnd(8),
+      incident.id,
+      `cluster=${e.cluster}`,
+      `runbook=${incident.runbookId}`,
+      `state=${incident.state}`,
+      `events=${c.events}`,
+      `occurrences=${c.occurrences}`,
+      `pods=${c.pods}`,
+      `nodes=${c.nodes}`,
+      `namespaces=${c.namespaces}`,
+      `failure=${classes}`,
+    ].join(' '),
+  );
 }
 
 /** A cluster's watch status for stderr: only what an operator acts on. */
 export function statusLine(s: ClusterWatchStatus): string {
   const state = s.stream?.state ? ` stream=${s.stream.state}` : '';
   const error = s.lastError ? `: ${s.lastError}` : '';
-  return `cluster ${s.cluster}: ${s.role}${state}${error}`;
+  return terminalLine(`cluster ${s.cluster}: ${s.role}${state}${error}`);
 }

@@ -69,10 +69,10 @@ async function post(body: string, contentType: string, nowMs = Date.now()) {
 
 const JSON_TYPE = 'application/json';
 const FORM = 'application/x-www-form-urlencoded';
-const helpCommand = () =>
+const helpCommand = (text = 'help') =>
   new URLSearchParams({
     command: '/flannel',
-    text: 'help',
+    text,
     user_id: 'UALICE',
     channel_id: 'C0GUARD',
     team_id: 'T0TEST',
@@ -121,5 +121,12 @@ describe('the guarded Slack receiver of flannel-ops run', () => {
       body: 'null',
     });
     expect(res.status).toBe(401);
+  });
+
+  it('answers a 100 KB command with "too long (max N characters)", not "malformed payload"', async () => {
+    const answer = await post(helpCommand(`diagnose ${'x'.repeat(100_000)}`), FORM);
+    expect(answer.status).toBe(200);
+    expect(answer.text).toContain('too long (max 4000 characters)');
+    expect(answer.text).not.toMatch(/malformed/);
   });
 });

@@ -6,6 +6,7 @@ import { kubeConfigForCluster } from '../../kube/kubeconfig.js';
 import { loadRunbooks } from '../../runbooks/load.js';
 import { log } from '../../util/log.js';
 import { incidentEventJson, incidentEventLine, statusLine } from '../../watch/format.js';
+import { terminalJson } from '../../util/sanitize.js';
 import { WatchService } from '../../watch/watch-service.js';
 import { resolveClustersPath, resolveRunbooksDir } from '../options.js';
 import { untilSignal } from '../signals.js';
@@ -37,7 +38,9 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
     kubeConfigFor: kubeConfigForCluster,
     election: { redis, keyPrefix: env.keyPrefix },
     onIncident: (e) => {
-      process.stdout.write(`${opts.json ? JSON.stringify(incidentEventJson(e)) : incidentEventLine(e)}\n`);
+      process.stdout.write(
+        `${opts.json ? terminalJson(JSON.stringify(incidentEventJson(e))) : incidentEventLine(e)}\n`,
+      );
     },
     onStatus: (s) => process.stderr.write(`${statusLine(s)}\n`),
     onError: (cluster, err) => log.debug('watch error', { cluster, err }),
