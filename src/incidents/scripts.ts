@@ -25,7 +25,24 @@ local nEvents, nPods, nNodes, nNs, nClasses =
   tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
 local CHUNK = 1000
 local MAX_CLASSES = 64
+-- Fields per class in the signatures hash: e:, o:, m:, and eu:, ou: once events went past the cap.
+local CLASS_FIELDS = 5
+-- Occurrence tokens per untracked event (see below); an event counted beyond this is under-estimated.
+local TOKENS = 1000
 local TRACKING = ${TRACKING_SUFFIXES}
+
+-- The per-class estimate keys (past the cap), named after the classes in the signatures hash.
+local function classSketchKeys(key)
+  local keys = {}
+  for _, field in ipairs(redis.call('HKEYS', key .. ':sigs')) do
+    if string.sub(field, 1, 3) == 'ou:' then
+      local name = string.sub(field, 4)
+      keys[#keys + 1] = key .. ':occ:' .. name
+      keys[#keys + 1] = key .. ':evs:' .. name
+    end
+  end
+  return keys
+end
 
 -- Where do the signals go? Mirrors decideSignalTarget in cooldown.ts.
 local target = 'open-new'
@@ -49,7 +66,7 @@ if target == 'open-new' then
   id = candidate
   if redis.call('EXISTS', base .. id) == 1 then return {'id-collision'} end
   redis.call('HSET', base .. id, 'id', id, 'cluster', cluster, 'runbookId', runbook, 'state', 'open',
-    'cb', clusterBase, 'events', 0, 'occurrences', 0, 'pods', 0, 'nodes', 0, 'namespaces', 0, 'approximate', 0,
+    'cb', clusterBase, 'events', 0, 'occurrences', 0, 'occExact', 0, 'pods', 0, 'nodes', 0, 'namespaces', 0, 'approximate', 0,
     'firstSeen', firstSeen, 'lastSeen', lastSeen, 'openedAt', now, 'updatedAt', now, 'reopenCount', 0, 'version', 0)
   redis.call('SET', KEYS[1], id)
   redis.call('ZADD', KEYS[2], now, id)
@@ -69,6 +86,7 @@ elseif target == 'reopen' then
   redis.call('ZADD', KEYS[3], openedAt, id)
   redis.call('ZADD', KEYS[5], openedAt, id)
   for _, suffix in ipairs(TRACKING) do redis.call('PERSIST', key .. suffix) end
+  for _, k in ipairs(classSketchKeys(key)) do redis.call('PERSIST', k) end
   redis.call('XADD', key .. ':audit', '*', 'at', now, 'actor', 'detector', 'action', 'reopened', 'outcome', 'ok',
     'details', cjson.encode({previousState = 'resolved', resolvedAt = tonumber(resolvedAt),
       reason = 'failure signals again within the cooldown after resolution'}))
@@ -80,13 +98,41 @@ local approx = redis.call('HGET', key, 'approximate') == '1'
 local changed = false
 
 -- Event counts: keep the highest count per event uid; occurrences grow by the increase only
--- (mergeEventCount in count-merge.ts). Past the cap, new events are only counted in a HyperLogLog.
+-- (mergeEventCount in count-merge.ts). Past the cap an event's last count is not kept, so its increase
+-- cannot be known: such events are estimated with HyperLogLogs per error class, one of event uids and one
+-- of "occurrence tokens" uid#1..uid#count. A count of N adds N distinct tokens once, whatever the order and
+-- repetition of deliveries, so PFCOUNT estimates the sum of the untracked events' counts (about 1 %).
 local evKey = key .. ':events'
 local evStart = 16
 local classStart = evStart + nEvents * 3 + nPods + nNodes + nNs
 local classEvents, classOcc = {}, {}
 local occDelta = 0
 local evCount = redis.call('HLEN', evKey)
+local sigKey = key .. ':sigs'
+
+local names = {}
+-- A class's name in the signatures hash; past MAX_CLASSES new classes count as 'other'.
+local function className(c)
+  if names[c] then return names[c] end
+  local name = ARGV[classStart + (c - 1) * 2]
+  if redis.call('HEXISTS', sigKey, 'e:' .. name) == 0 and redis.call('HLEN', sigKey) >= MAX_CLASSES * CLASS_FIELDS then
+    name = 'other'
+  end
+  names[c] = name
+  return name
+end
+
+local untracked = {}
+local function flushUntracked(c)
+  local u = untracked[c]
+  if not u or #u.uids == 0 then return end
+  local name = className(c)
+  redis.call('PFADD', key .. ':evs:' .. name, unpack(u.uids))
+  for s = 1, #u.tokens, CHUNK do
+    redis.call('PFADD', key .. ':occ:' .. name, unpack(u.tokens, s, math.min(s + CHUNK - 1, #u.tokens)))
+  end
+  u.uids, u.tokens, u.flushed = {}, {}, true
+end
 local i = 0
 while i < nEvents do
   local n = math.min(CHUNK, nEvents - i)
@@ -107,7 +153,15 @@ while i < nEvents do
         updates[#updates + 1] = count
       else
         approx = true
-        if redis.call('PFADD', evKey .. ':hll', uid) == 1 then isNew, delta = true, count end
+        redis.call('PFADD', evKey .. ':hll', uid)
+        local u = untracked[cls]
+        if not u then
+          u = { uids = {}, tokens = {} }
+          untracked[cls] = u
+        end
+        u.uids[#u.uids + 1] = uid
+        for t = 1, math.min(count, TOKENS) do u.tokens[#u.tokens + 1] = uid .. '#' .. t end
+        if #u.tokens >= 20 * CHUNK then flushUntracked(cls) end
       end
     elseif count > p then
       delta = count - p
@@ -159,36 +213,53 @@ local function distinct(k, isHash)
   return n
 end
 
-local old = redis.call('HMGET', key, 'events', 'occurrences', 'pods', 'nodes', 'namespaces', 'firstSeen', 'lastSeen', 'approximate')
+for c in pairs(untracked) do flushUntracked(c) end
+
+local old = redis.call('HMGET', key, 'events', 'occurrences', 'pods', 'nodes', 'namespaces', 'firstSeen', 'lastSeen', 'approximate', 'occExact')
 local events = distinct(evKey, true)
-local occurrences = tonumber(old[2]) + occDelta
+-- Incidents opened before occExact existed: their occurrences were all exact.
+local occExact = (tonumber(old[9]) or tonumber(old[2])) + occDelta
+local occEstimated = 0
 local pods, nodes, nss = distinct(key .. ':pods'), distinct(key .. ':nodes'), distinct(key .. ':namespaces')
 local newFirst = math.min(tonumber(old[6]), firstSeen)
 local newLast = math.max(tonumber(old[7]), lastSeen)
 local approxFlag = approx and '1' or '0'
+
+for c = 1, nClasses do
+  local e, o = classEvents[c] or 0, classOcc[c] or 0
+  if e > 0 or o > 0 or untracked[c] then
+    local name = className(c)
+    redis.call('HINCRBY', sigKey, 'e:' .. name, e)
+    redis.call('HINCRBY', sigKey, 'o:' .. name, o)
+    redis.call('HSETNX', sigKey, 'm:' .. name, ARGV[classStart + (c - 1) * 2 + 1])
+    if untracked[c] then
+      local eu = redis.call('PFCOUNT', key .. ':evs:' .. name)
+      local ou = redis.call('PFCOUNT', key .. ':occ:' .. name)
+      local prev = redis.call('HMGET', sigKey, 'eu:' .. name, 'ou:' .. name)
+      if tonumber(prev[1]) ~= eu or tonumber(prev[2]) ~= ou then
+        redis.call('HSET', sigKey, 'eu:' .. name, eu, 'ou:' .. name, ou)
+        changed = true
+      end
+    end
+    if e > 0 or o > 0 then changed = true end
+  end
+end
+
+if approx then
+  local sigs = redis.call('HGETALL', sigKey)
+  for f = 1, #sigs, 2 do
+    if string.sub(sigs[f], 1, 3) == 'ou:' then occEstimated = occEstimated + tonumber(sigs[f + 1]) end
+  end
+end
+local occurrences = occExact + occEstimated
 if events ~= tonumber(old[1]) or occurrences ~= tonumber(old[2]) or pods ~= tonumber(old[3])
   or nodes ~= tonumber(old[4]) or nss ~= tonumber(old[5]) or newFirst ~= tonumber(old[6])
   or newLast ~= tonumber(old[7]) or approxFlag ~= old[8] then
   changed = true
 end
 
-local sigKey = key .. ':sigs'
-for c = 1, nClasses do
-  local e, o = classEvents[c] or 0, classOcc[c] or 0
-  if e > 0 or o > 0 then
-    local name = ARGV[classStart + (c - 1) * 2]
-    if redis.call('HEXISTS', sigKey, 'e:' .. name) == 0 and redis.call('HLEN', sigKey) >= MAX_CLASSES * 3 then
-      name = 'other'
-    end
-    redis.call('HINCRBY', sigKey, 'e:' .. name, e)
-    redis.call('HINCRBY', sigKey, 'o:' .. name, o)
-    redis.call('HSETNX', sigKey, 'm:' .. name, ARGV[classStart + (c - 1) * 2 + 1])
-    changed = true
-  end
-end
-
 if changed or change then
-  redis.call('HSET', key, 'events', events, 'occurrences', occurrences, 'pods', pods, 'nodes', nodes,
+  redis.call('HSET', key, 'events', events, 'occurrences', occurrences, 'occExact', occExact, 'pods', pods, 'nodes', nodes,
     'namespaces', nss, 'firstSeen', newFirst, 'lastSeen', newLast, 'approximate', approxFlag, 'updatedAt', now)
   redis.call('HINCRBY', key, 'version', 1)
 end
@@ -209,6 +280,19 @@ local to, expect, allowed, now, actor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV
 local details = cjson.decode(ARGV[6])
 local terminal, retention = ARGV[7] == '1', tonumber(ARGV[8])
 local TRACKING = ${TRACKING_SUFFIXES}
+
+-- The per-class estimate keys (past the cap), named after the classes in the signatures hash.
+local function classSketchKeys(key)
+  local keys = {}
+  for _, field in ipairs(redis.call('HKEYS', key .. ':sigs')) do
+    if string.sub(field, 1, 3) == 'ou:' then
+      local name = string.sub(field, 4)
+      keys[#keys + 1] = key .. ':occ:' .. name
+      keys[#keys + 1] = key .. ':evs:' .. name
+    end
+  end
+  return keys
+end
 
 local state = redis.call('HGET', key, 'state')
 if not state then return {'not-found'} end
@@ -240,6 +324,7 @@ if terminal then
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZREM', clusterBase .. ':active', id)
   for _, suffix in ipairs(TRACKING) do redis.call('PEXPIRE', key .. suffix, retention) end
+  for _, k in ipairs(classSketchKeys(key)) do redis.call('PEXPIRE', k, retention) end
 end
 audit('ok')
 return {'ok', redis.call('HGETALL', key), redis.call('HGETALL', key .. ':sigs')}

@@ -413,10 +413,11 @@ function toSignatures(sigs: Record<string, string>): FailureSignature[] {
   for (const [field, value] of Object.entries(sigs)) {
     if (!field.startsWith('e:')) continue;
     const errorClass = field.slice(2);
+    // Past the tracking cap: exact part plus the class's estimate of untracked events (scripts.ts).
     out.push({
       errorClass,
-      events: Number(value),
-      occurrences: Number(sigs[`o:${errorClass}`] ?? 0),
+      events: Number(value) + Number(sigs[`eu:${errorClass}`] ?? 0),
+      occurrences: Number(sigs[`o:${errorClass}`] ?? 0) + Number(sigs[`ou:${errorClass}`] ?? 0),
       sampleMessage: sigs[`m:${errorClass}`] ?? '',
     });
   }

@@ -32,6 +32,8 @@ export function incidentEventJson(e: IncidentEvent): Record<string, unknown> {
 export function incidentEventLine(e: IncidentEvent, now: Date = new Date()): string {
   const { incident } = e;
   const c = incident.counts;
+  // Past the tracking cap counts are estimates (src/incidents/README.md): say so, as Slack shows "≈".
+  const est = c.approximate ? '~' : '';
   const classes = incident.signatures.map((s) => s.errorClass).join(',') || '-';
   // Names and classes come from the cluster: no escape sequence or line break of theirs reaches the terminal.
   return terminalLine(
@@ -42,11 +44,11 @@ export function incidentEventLine(e: IncidentEvent, now: Date = new Date()): str
       `cluster=${e.cluster}`,
       `runbook=${incident.runbookId}`,
       `state=${incident.state}`,
-      `events=${c.events}`,
-      `occurrences=${c.occurrences}`,
-      `pods=${c.pods}`,
-      `nodes=${c.nodes}`,
-      `namespaces=${c.namespaces}`,
+      `events=${est}${c.events}`,
+      `occurrences=${est}${c.occurrences}`,
+      `pods=${est}${c.pods}`,
+      `nodes=${est}${c.nodes}`,
+      `namespaces=${est}${c.namespaces}`,
       `failure=${classes}`,
     ].join(' '),
   );
