@@ -26,6 +26,7 @@ import { listenUserError } from '../util/net.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
 import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
 import { kubeClientsFactory } from '../kube/clients.js';
+import { startPodGarbageCollector, type PodGarbageCollector } from '../checks/probe/gc.js';
 
 const logger = log.child({ module: 'bot' });
 
@@ -44,6 +45,8 @@ export interface BotConfig {
     maxPauseMs?: number;
   };
   watch?: Pick<WatchServiceOptions, 'flushIntervalMs' | 'streamOptions' | 'resolvePollMs'>;
+  /** Leftover probe/action pod collection (defaults: 120 s past a pod's deadline, every 5 min). */
+  podGc?: { graceSeconds?: number; intervalMs?: number };
   diagnosis?: {
     retry?: { attempts?: number; backoffMs?: number };
     checkTimeoutMs?: number;
@@ -199,6 +202,9 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     }
     app.error(async (err) => logger.warn('slack listener error', { err }));
 
+    const podGc = startManagedPodGc(clusters, env.probeNamespace, config.podGc);
+    closers.push(() => podGc.stop());
+
     const started = watch;
     started.start();
     closers.push(() => started.stop());
@@ -245,5 +251,23 @@ async function waitForRedisAtStartup(
     timeoutMs: env.redisStartupTimeoutMs,
     listen,
     onWaiting: (reason, attempt) => logger.warn('waiting for Redis', { reason, attempt }),
+  });
+}
+
+/** Deletes probe and action pods left behind (a crash mid-diagnosis, a node that never ran them). */
+function startManagedPodGc(
+  clusters: readonly ClusterConfig[],
+  namespace: string,
+  options: BotConfig['podGc'] = {},
+): PodGarbageCollector {
+  const clients = kubeClientsFactory(clusters);
+  return startPodGarbageCollector({
+    targets: clusters.map((c) => ({ cluster: c.name, core: () => clients(c.name).core })),
+    namespace,
+    ...options,
+    onResult: (cluster, { deleted, errors }) => {
+      if (deleted.length) logger.info('deleted leftover flannel-ops pods', { cluster, pods: deleted });
+      for (const error of errors) logger.warn('leftover pod collection failed', { cluster, error });
+    },
   });
 }

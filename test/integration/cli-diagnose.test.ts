@@ -138,4 +138,15 @@ describe('flannel-ops diagnose', () => {
     expect(result.stderr).toMatch(/could not diagnose: Redis at redis:\/\/127\.0\.0\.1:1 is not reachable/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('a --node the cluster does not have: exit 2 at once, naming the nodes it has', async () => {
+    const started = Date.now();
+    const result = await run(['diagnose', 'demo', '--node', 'ghost-node', '--clusters', clustersFile]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trimEnd()).toMatch(
+      /^flannel-ops: no node "ghost-node" in cluster "demo"; nodes are [a-z0-9-]+(, [a-z0-9-]+)*$/,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(Date.now() - started).toBeLessThan(20_000); // not the probe's 90 s
+  });
 });
