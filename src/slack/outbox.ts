@@ -21,6 +21,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 // @slack/web-api comes with Bolt (not a direct dependency): use Bolt's re-export.
 import { LogLevel as SlackLogLevel, webApi } from '@slack/bolt';
 import type { Redis } from 'ioredis';
+import { defineLuaCommands } from '../coordination/lua-scripts.js';
 import { log } from '../util/log.js';
 import type { SlackMessage } from './render/blocks.js';
 import { truncate } from './mrkdwn.js';
@@ -106,56 +107,6 @@ const STALE_QUEUED_MS = 10 * 60_000;
 const PARENT_WAIT_MS = 10 * 60_000;
 const LOCK_MS = 30_000;
 
-const UPSERT_LUA = `
-local cur = redis.call('HMGET', KEYS[1], 'seq', 'final', 'queuedAt', 'lastAt')
-if cur[2] == '1' and ARGV[6] ~= '1' then return -1 end
-if ARGV[5] ~= '' and cur[1] and tonumber(ARGV[5]) < tonumber(cur[1]) then return -1 end
-redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'payload', ARGV[4])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'threadKey', ARGV[2]) end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'threadTs', ARGV[3]) end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'seq', ARGV[5]) end
-if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'final', '1') end
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'afterKey', ARGV[9]) end
-redis.call('HINCRBY', KEYS[1], 'version', 1)
-local now = tonumber(ARGV[7])
-local queuedAt = tonumber(cur[3]) or 0
-if queuedAt > 0 and now - queuedAt < tonumber(ARGV[8]) then return -2 end
-redis.call('HSET', KEYS[1], 'queuedAt', ARGV[7])
-return tonumber(cur[4]) or 0
-`;
-
-// After a send: record what was sent; keep the job flag if a newer version arrived meanwhile (returns 1).
-const COMMIT_LUA = `
-redis.call('HSET', KEYS[1], 'sent', ARGV[1], 'lastAt', ARGV[3])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'ts', ARGV[2]) end
-local version = tonumber(redis.call('HGET', KEYS[1], 'version')) or 0
-if version > tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'queuedAt', ARGV[3])
-  return 1
-end
-redis.call('HSET', KEYS[1], 'queuedAt', '0')
-return 0
-`;
-
-// GCRA: returns 0 when a write may go now (and books it), else the ms to wait.
-const PACE_LUA = `
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1])) or 0
-if tat < now then tat = now end
-local newTat = tat + interval
-local ahead = newTat - now
-if ahead > interval * burst then return ahead - interval * burst end
-redis.call('SET', KEYS[1], newTat, 'PX', interval * burst + 1000)
-return 0
-`;
-
-const UNLOCK_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
 interface OutboxScripts {
   slackOutboxUpsert(...args: (string | number)[]): Promise<number>;
   slackOutboxCommit(...args: (string | number)[]): Promise<number>;
@@ -193,10 +144,12 @@ export class SlackOutbox {
     this.pacing = opts.channelPacing ?? { intervalMs: 1000, burst: 3 };
     this.maxPauseMs = opts.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS;
     const redis = opts.redis as Redis & OutboxScripts;
-    redis.defineCommand('slackOutboxUpsert', { numberOfKeys: 1, lua: UPSERT_LUA });
-    redis.defineCommand('slackOutboxCommit', { numberOfKeys: 1, lua: COMMIT_LUA });
-    redis.defineCommand('slackOutboxPace', { numberOfKeys: 1, lua: PACE_LUA });
-    redis.defineCommand('slackOutboxUnlock', { numberOfKeys: 1, lua: UNLOCK_LUA });
+    defineLuaCommands(redis, {
+      slackOutboxUpsert: { file: 'slack/lua/outbox-upsert.lua', keys: 1 },
+      slackOutboxCommit: { file: 'slack/lua/outbox-commit.lua', keys: 1 },
+      slackOutboxPace: { file: 'slack/lua/outbox-pace.lua', keys: 1 },
+      slackOutboxUnlock: { file: 'coordination/lua/release-if-owner.lua', keys: 1 },
+    });
     this.redis = redis;
     this.queue = new Queue<JobData>(OUTBOX_QUEUE, {
       connection: opts.bullConnection,
