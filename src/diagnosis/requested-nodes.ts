@@ -5,7 +5,6 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { readApiError } from '../kube/api-error.js';
 import { UserError } from '../util/errors.js';
-import { describeCheckFailure } from './run-check.js';
 
 /** Node names shown in the message at most. */
 const SHOWN = 10;
@@ -27,37 +26,30 @@ export function unknownNodesMessage(
   return `${what} in cluster "${cluster}"; ${list}`;
 }
 
-/** Throws a UserError (exit 2) naming the missing nodes and some that exist. */
+/**
+ * Throws a UserError (exit 2) naming the missing nodes and some that exist. Only a definite 404 refuses: when
+ * the API cannot answer right now (5xx, network), the diagnosis goes ahead and its checks retry and report.
+ */
 export async function assertNodesExist(
   core: CoreV1Api,
   cluster: string,
   nodes: readonly string[],
 ): Promise<void> {
   const missing: string[] = [];
-  try {
-    for (const name of nodes) {
-      try {
-        await core.readNode({ name });
-      } catch (err) {
-        if (readApiError(err).code !== 404) throw err;
-        missing.push(name);
-      }
+  for (const name of nodes) {
+    try {
+      await core.readNode({ name });
+    } catch (err) {
+      if (readApiError(err).code === 404) missing.push(name);
     }
-    if (missing.length === 0) return;
-    const list = await core.listNode({ limit: 500 });
-    throw new UserError(
-      unknownNodesMessage(
-        cluster,
-        missing,
-        list.items.map((n) => n.metadata?.name ?? ''),
-      ),
-      2,
-    );
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(
-      `could not diagnose: cluster "${cluster}" is unreachable (${describeCheckFailure(err).reason})`,
-      2,
-    );
   }
+  if (missing.length === 0) return;
+  const known = await core.listNode({ limit: 500 }).then(
+    (list) => list.items.map((n) => n.metadata?.name ?? ''),
+    () => undefined,
+  );
+  const message = known
+    ? unknownNodesMessage(cluster, missing, known)
+    : `${missing.length === 1 ? `no node "${missing[0]}"` : `no nodes ${missing.map((n) => `"${n}"`).join(', ')}`} in cluster "${cluster}"`;
+  throw new UserError(message, 2);
 }
