@@ -15,18 +15,23 @@ import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../diagnosis/s
 import { IncidentStore } from '../incidents/store.js';
 import { kubeConfigForCluster } from '../kube/kubeconfig.js';
 import type { Runbook } from '../runbooks/load.js';
-import { IncidentThreads } from '../slack/incident-thread.js';
+import { IncidentLifecycle } from '../lifecycle/coordinator.js';
+import { BackupStore } from '../remediations/backups.js';
+import { SlackDirectory } from '../slack/directory.js';
 import { registerActions } from '../slack/listeners/actions.js';
 import { registerCommands } from '../slack/listeners/commands.js';
 import { outboxWebClient, SlackOutbox } from '../slack/outbox.js';
 import { createSlackReceiver } from '../slack/receiver.js';
 import { slackStartupError } from '../slack/startup-errors.js';
+import { SlackThreadSink } from '../slack/thread-sink.js';
 import { log } from '../util/log.js';
 import { listenUserError } from '../util/net.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
 import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
 import { kubeClientsFactory } from '../kube/clients.js';
-import { startPodGarbageCollector, type PodGarbageCollector } from '../checks/probe/gc.js';
+import { startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
+import { PROBE_APP_LABEL } from '../checks/probe/pod.js';
+import { ACTION_APP_LABEL } from '../remediations/node-pod.js';
 
 const logger = log.child({ module: 'bot' });
 
@@ -44,7 +49,7 @@ export interface BotConfig {
     backoffMs?: number;
     maxPauseMs?: number;
   };
-  watch?: Pick<WatchServiceOptions, 'flushIntervalMs' | 'streamOptions' | 'resolvePollMs'>;
+  watch?: Pick<WatchServiceOptions, 'flushIntervalMs' | 'streamOptions'>;
   /** Leftover probe/action pod collection (defaults: 120 s past a pod's deadline, every 5 min). */
   podGc?: { graceSeconds?: number; intervalMs?: number };
   diagnosis?: {
@@ -52,6 +57,7 @@ export interface BotConfig {
     checkTimeoutMs?: number;
     probeDeadlineSeconds?: number;
   };
+  lifecycle?: { reconcileIntervalMs?: number; verifyIntervalMs?: number; now?: () => number };
 }
 
 export interface Bot {
@@ -63,7 +69,7 @@ export interface Bot {
   botUserId: string;
   store: IncidentStore;
   outbox: SlackOutbox;
-  threads: IncidentThreads;
+  lifecycle: IncidentLifecycle;
   watch: WatchService;
   diagnosis: DiagnosisService;
   /** Graceful: stop watching and taking requests, let workers finish their jobs, close connections. */
@@ -79,16 +85,16 @@ export async function startBot(config: BotConfig): Promise<Bot> {
   const bullConnection: Redis = createRedis(env.redisUrl, { maxRetriesPerRequest: null });
   for (const conn of [redis, bullConnection]) conn.on('error', (err) => logger.debug('redis error', { err }));
   const closers: Array<() => Promise<unknown>> = [];
-  let lifecycle: BotLifecycle = 'starting';
+  let phase: BotLifecycle = 'starting';
   let watch: WatchService | undefined;
   const health: HealthSources = {
     redis,
-    lifecycle: () => lifecycle,
+    lifecycle: () => phase,
     statuses: () => watch?.statuses ?? [],
     secrets: envSecrets(env),
   };
   const stop = async () => {
-    lifecycle = 'stopping';
+    phase = 'stopping';
     for (const close of closers.splice(0).reverse()) {
       await close().catch((err) => logger.warn('error while stopping', { err }));
     }
@@ -130,19 +136,41 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       client,
       maxPauseMs: env.slackMaxRetryAfterMs,
       ...config.outbox,
-      // threads is created right below; posts only complete once the worker runs.
-      onPosted: (key, where) => void threads.onPosted(key, where),
     });
     closers.push(() => outbox.close());
     health.slackPauses = () => outbox.pauses();
-    // Stop order (closers run in reverse): inputs, then diagnoses and in-flight renders, then the outbox.
+    const lifecycle = new IncidentLifecycle({
+      redis,
+      bullConnection,
+      prefix,
+      store,
+      diagnosis,
+      clusters,
+      runbooks,
+      clients: kubeClientsFactory(clusters),
+      nodeActions: { namespace: env.probeNamespace, image: env.probeImage },
+      directory: new SlackDirectory(client),
+      backups: new BackupStore(redis, prefix),
+      ...config.lifecycle,
+    });
+    lifecycle.addSink(
+      new SlackThreadSink({
+        outbox,
+        clusters,
+        runbooks,
+        issueButton: (target) => lifecycle.issueButton(target),
+      }),
+    );
+    closers.push(() => lifecycle.close());
+    // Stop order (closers run in reverse): inputs, then diagnoses and in-flight incident handling, then the
+    // lifecycle and the outbox they feed, then Redis.
+    const handling = inFlight();
+    closers.push(() => handling.settled());
     closers.push(() => diagnosis.close());
-    const renders = inFlight();
-    closers.push(() => renders.settled());
-    const threads = new IncidentThreads({ outbox, store, diagnosis, redis, prefix, clusters, runbooks });
-    threads.attach();
+    diagnosis.on('progress', (p) => void lifecycle.progress(p));
     await diagnosis.waitUntilReady();
     await outbox.start();
+    await lifecycle.start();
 
     watch = new WatchService({
       clusters,
@@ -152,10 +180,10 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       election: { redis, keyPrefix: prefix },
       ...config.watch,
       onIncident: (e) =>
-        void renders.track(
-          threads
-            .onIncident(e)
-            .catch((err) => logger.warn('incident rendering failed', { incident: e.incident.id, err })),
+        void handling.track(
+          lifecycle
+            .detected(e)
+            .catch((err) => logger.warn('incident handling failed', { incident: e.incident.id, err })),
         ),
       onStatus: (s) => logger.info('cluster watch', { cluster: s.cluster, role: s.role, error: s.lastError }),
       onError: (cluster, err) => logger.debug('watch error', { cluster, err }),
@@ -208,38 +236,36 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     const started = watch;
     started.start();
     closers.push(() => started.stop());
-    lifecycle = 'running';
+    phase = 'running';
 
     function register(target: App) {
+      const channelOf = (name: string) => clusters.find((c) => c.name === name)?.channel;
       registerCommands(target, {
         clusters: clusters.map((c) => c.name),
         store,
-        threads: threads,
-        outbox,
+        lifecycle,
+        channelOf,
         statuses: () => watch?.statuses ?? [],
       });
-      registerActions(target, { threads: threads, outbox });
+      registerActions(target, { lifecycle, channelOf });
     }
 
-    return { app, requestUrl, healthUrl, botUserId, store, outbox, threads, watch: started, diagnosis, stop };
+    return {
+      app,
+      requestUrl,
+      healthUrl,
+      botUserId,
+      store,
+      outbox,
+      lifecycle,
+      watch: started,
+      diagnosis,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw listenUserError(err, listen) ?? err;
   }
-}
-
-/** Promises still running (incident renders), so stop() waits for them before closing what they use. */
-function inFlight() {
-  const pending = new Set<Promise<unknown>>();
-  return {
-    track(p: Promise<unknown>) {
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-    },
-    async settled() {
-      while (pending.size > 0) await Promise.allSettled([...pending]);
-    },
-  };
 }
 
 /** Permanent Redis problems end the start at once; transient ones are retried while /healthz says why. */
@@ -254,6 +280,20 @@ async function waitForRedisAtStartup(
   });
 }
 
+/** Promises still running (incident handling), so stop() waits for them before closing what they use. */
+function inFlight() {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    track(p: Promise<unknown>) {
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
 /** Deletes probe and action pods left behind (a crash mid-diagnosis, a node that never ran them). */
 function startManagedPodGc(
   clusters: readonly ClusterConfig[],
@@ -264,6 +304,7 @@ function startManagedPodGc(
   return startPodGarbageCollector({
     targets: clusters.map((c) => ({ cluster: c.name, core: () => clients(c.name).core })),
     namespace,
+    appNames: [PROBE_APP_LABEL, ACTION_APP_LABEL],
     ...options,
     onResult: (cluster, { deleted, errors }) => {
       if (deleted.length) logger.info('deleted leftover flannel-ops pods', { cluster, pods: deleted });

@@ -1,4 +1,3 @@
-import type * as k8s from '@kubernetes/client-node';
 import type { CheckId } from './catalog.js';
 import type { CauseId } from './causes.js';
 import type { ProbeResult } from './probe/runner.js';
@@ -33,13 +32,8 @@ export interface CheckResult {
   durationMs?: number;
 }
 
-/** The Kubernetes clients a check may use; one set per cluster. */
-export interface KubeClients {
-  core: k8s.CoreV1Api;
-  apps: k8s.AppsV1Api;
-  rbac: k8s.RbacAuthorizationV1Api;
-  version: k8s.VersionApi;
-}
+export type { KubeClients } from '../kube/clients.js';
+import type { KubeClients } from '../kube/clients.js';
 
 export interface CheckContext {
   cluster: string;

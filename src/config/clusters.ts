@@ -98,15 +98,80 @@ const remediationSchema = z
   })
   .prefault({});
 
+/** Slack people to notify: user ids, user groups (handle or S.. id), and optionally @here. */
+const notifyFields = z.strictObject({
+  users: z.array(userId).default([]),
+  groups: z.array(userGroup).default([]),
+  here: z.boolean().default(false),
+});
+const notifySchema = notifyFields.prefault({});
+
+const pagingSchema = z
+  .strictObject({
+    /** Whom a new (or re-opened) incident mentions in its root message. */
+    notify: notifySchema,
+    /**
+     * Nobody pressed Acknowledge: after each entry's time (from the incident's opening) page again — its own
+     * `notify`, else the people above. Default: once after 15 minutes.
+     */
+    escalation: z
+      .array(
+        z.strictObject({
+          afterMinutes: z
+            .number()
+            .min(0.05)
+            .max(24 * 60),
+          // Absent means "the same people again" (no default filled in here, unlike paging.notify).
+          notify: notifyFields.optional(),
+        }),
+      )
+      .max(10)
+      .default([{ afterMinutes: 15 }]),
+  })
+  .prefault({})
+  .superRefine((paging, ctx) => {
+    const times = (paging.escalation ?? []).map((e) => e.afterMinutes);
+    times.forEach((t, i) => {
+      if (i > 0 && t <= times[i - 1]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['escalation', i, 'afterMinutes'],
+          message: `must be later than the entry before it (${times[i - 1]} minutes)`,
+        });
+      }
+    });
+  });
+
+const limitsSchema = z
+  .strictObject({
+    /** Diagnoses and re-runs one person may start per minute (slash command and buttons). */
+    diagnosesPerUserPerMinute: z.number().int().min(1).max(1000).default(3),
+    /** Diagnoses and re-runs of this cluster per minute, whoever starts them. */
+    diagnosesPerClusterPerMinute: z.number().int().min(1).max(1000).default(6),
+  })
+  .prefault({});
+
+const verificationSchema = z
+  .strictObject({
+    /** After the checks pass, how long no new sandbox failure may appear before the incident resolves. */
+    quietPeriodSeconds: z.number().min(0).max(3600).default(60),
+  })
+  .prefault({});
+
 const clusterSchema = z
   .strictObject({
     name: clusterName,
     kubeconfig: z.string().min(1).optional(),
     context: z.string().min(1).optional(),
     channel: channelId,
+    /** Where `/flannel diagnose` reports go: the cluster's channel, or a direct message to whoever asked. */
+    reports: z.enum(['channel', 'dm']).default('channel'),
     ignoreNamespaces: z.array(namespaceName).default([]),
     approvals: approvalsSchema,
+    paging: pagingSchema,
+    limits: limitsSchema,
     remediation: remediationSchema,
+    verification: verificationSchema,
   })
   .superRefine(
     (cluster, ctx) => {
@@ -153,6 +218,8 @@ export const clustersFileSchema = z
 type ClusterEntry = z.output<typeof clusterSchema>;
 export type ApprovalPolicy = ClusterEntry['approvals'];
 export type RemediationLimits = ClusterEntry['remediation'];
+export type PagingPolicy = ClusterEntry['paging'];
+export type NotifyTargets = PagingPolicy['notify'];
 
 export interface ClusterConfig extends Omit<ClusterEntry, 'kubeconfig'> {
   /** Absolute path of the kubeconfig file; undefined means in-cluster (service account). */

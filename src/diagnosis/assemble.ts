@@ -4,7 +4,7 @@
  */
 import type { CheckResult } from '../checks/types.js';
 import type { Runbook } from '../runbooks/schema.js';
-import type { DiagnosisJobData } from '../queue/diagnosis-flow.js';
+import type { DiagnosisJobData } from './flow.js';
 import { buildNetworkReport } from './network-report.js';
 import { planRemediation } from './plan.js';
 import type { Diagnosis, RankedCause } from './types.js';
@@ -33,6 +33,7 @@ export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
     ...(request.incidentId ? { incidentId: request.incidentId } : {}),
     runbookId: request.runbookId,
     ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+    ...(request.purpose ? { purpose: request.purpose } : {}),
     nodes: request.nodes,
     ...(request.nodesNotProbed.length ? { nodesNotProbed: request.nodesNotProbed } : {}),
     startedAt: request.startedAt,

@@ -1,31 +1,20 @@
 /**
- * The remediation plan: the runbook's steps whose `when.causes` name a cause of the verdict, in
- * runbook order, one step per affected node for node-scoped actions. Pure. Causes below the
- * threshold (or explained by a stronger one) get no steps: fixing a consequence hides the cause.
+ * The remediation plan: the runbook's steps whose `when.causes` name a cause of the verdict, in runbook order.
+ * A node-scoped action is ONE step over every node it applies to (people approve "Restart kubelet on cp-1,
+ * worker-1, worker-2" once, and follow progress per node), and only on the nodes where it can help the cause
+ * (remediations/applicability.ts). Pure. Causes below the threshold (or explained by a stronger one) get no
+ * steps: fixing a consequence hides the cause.
  */
 import type { CauseId } from '../checks/causes.js';
-import { ACTION_IDS, type ActionId } from '../remediations/catalog.js';
+import { actionHelps } from '../remediations/applicability.js';
+import { ACTION_IDS } from '../remediations/catalog.js';
 import type { RemediationStep, Runbook } from '../runbooks/schema.js';
 import type { PlanStep, RankedCause } from './types.js';
 import { CAUSE_THRESHOLD } from './verdict.js';
 
-/** Actions that work on one node (the executor needs `node`); the others act on the cluster. */
-export const NODE_SCOPED_ACTIONS: ReadonlySet<ActionId> = new Set<ActionId>([
-  'restart-flannel-pod',
-  'delete-stuck-pods',
-  'release-leaked-ips',
-  'remove-leftover-netns',
-  'delete-stale-cni0',
-  'restart-kubelet',
-  'cordon-node',
-  'uncordon-node',
-]);
-
 export interface PlanOptions {
-  /** The diagnosis' affected nodes: node-scoped steps for a cluster-wide cause (no nodes of its own) run on these. */
+  /** The diagnosis' affected nodes: node steps for a cluster-wide cause (no nodes of its own) run on these. */
   nodes?: readonly string[];
-  /** Extra nodes per cause (added to the cause's own nodes). */
-  nodesByCause?: Partial<Record<CauseId, readonly string[]>>;
   /** Causes below this confidence get no steps (default CAUSE_THRESHOLD). */
   minConfidence?: number;
 }
@@ -41,69 +30,97 @@ export function planRemediation(
   for (const step of runbook.remediation) {
     const matched = actionable.filter((c) => step.when.causes.includes(c.id));
     if (matched.length === 0) continue;
-    if (!NODE_SCOPED_ACTIONS.has(step.action)) {
-      plan.push(buildStep(step, matched, undefined));
+    const info = ACTION_IDS[step.action];
+    const byNode = new Map<string, RankedCause[]>();
+    for (const cause of matched) {
+      for (const node of causeNodes(cause, opts)) {
+        if (!actionHelps(step.action, cause, node)) continue;
+        byNode.set(node, [...(byNode.get(node) ?? []), cause]);
+      }
+    }
+    const nodes = [...byNode.keys()].sort();
+    if (info.scope === 'node') {
+      if (nodes.length === 0) continue;
+      const helped = matched.filter((c) => nodes.some((n) => byNode.get(n)?.includes(c)));
+      plan.push(buildStep(step, helped, nodes, byNode));
       continue;
     }
-    for (const node of stepNodes(matched, opts)) {
-      const onNode = matched.filter(
-        (c) => causeNodes(c, opts).length === 0 || causeNodes(c, opts).includes(node),
-      );
-      plan.push(buildStep(step, onNode, node));
-    }
+    const helped = matched.filter((c) => actionHelps(step.action, c));
+    if (helped.length === 0) continue;
+    plan.push(buildStep(step, helped, nodes, byNode));
   }
   return plan;
 }
 
+/** The cause's own nodes; a cluster-wide cause (no nodes) concerns every affected node. */
 function causeNodes(cause: RankedCause, opts: PlanOptions): string[] {
-  return [...new Set([...cause.nodes, ...(opts.nodesByCause?.[cause.id] ?? [])])];
+  return cause.nodes.length ? [...new Set(cause.nodes)] : [...(opts.nodes ?? [])];
 }
 
-function stepNodes(matched: RankedCause[], opts: PlanOptions): string[] {
-  const nodes = new Set<string>();
-  for (const cause of matched) {
-    const own = causeNodes(cause, opts);
-    for (const n of own.length ? own : (opts.nodes ?? [])) nodes.add(n);
+function buildStep(
+  step: RemediationStep,
+  causes: RankedCause[],
+  nodes: string[],
+  byNode: Map<string, RankedCause[]>,
+): PlanStep {
+  const info = ACTION_IDS[step.action];
+  const fromCauses = clusterParams(causes);
+  // A node step gets each node's own data in nodeParams; the per-node records need not be repeated.
+  if (info.scope === 'node')
+    for (const [k, v] of Object.entries(fromCauses)) if (isRecord(v)) delete fromCauses[k];
+  const params: Record<string, unknown> = { ...(step.params ?? {}), ...fromCauses };
+  if (nodes.length) params.nodes = nodes;
+  const nodeParams: Record<string, Record<string, unknown>> = {};
+  if (info.scope === 'node') {
+    for (const node of nodes) {
+      const own = perNodeParams(byNode.get(node) ?? [], node);
+      if (Object.keys(own).length) nodeParams[node] = own;
+    }
   }
-  return [...nodes].sort();
-}
-
-function buildStep(step: RemediationStep, causes: RankedCause[], node: string | undefined): PlanStep {
-  const params = { ...(step.params ?? {}), ...causeParams(causes, node) };
   return {
     step: step.id,
     action: step.action,
     risk: step.risk,
     title: step.title,
-    ...(node ? { node } : {}),
-    reportOnly: ACTION_IDS[step.action].reportOnly,
+    ...(info.scope === 'node' || nodes.length ? { nodes } : {}),
+    ...(nodes.length === 1 ? { node: nodes[0] } : {}),
+    reportOnly: info.reportOnly,
     ...(step.approvals !== undefined ? { approvalsRequired: step.approvals } : {}),
     ...(Object.keys(params).length ? { params } : {}),
+    ...(Object.keys(nodeParams).length ? { nodeParams } : {}),
     causes: causes.map((c) => c.id),
   };
 }
 
-/**
- * What the action needs from the verdict: for a node step, each per-node datum of its causes
- * ({ leakedIps: { node: [...] } } -> { leakedIps: [...] }); for a cluster step, the causes' data
- * as it is plus the nodes concerned.
- */
-function causeParams(causes: RankedCause[], node: string | undefined): Record<string, unknown> {
+/** The causes' data as it is (per-node records included), for cluster-scoped actions and reports. */
+function clusterParams(causes: RankedCause[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const cause of causes) {
     for (const [key, value] of Object.entries(cause.data ?? {})) {
       if (key === 'explainedBy' || key in out) continue;
-      if (node === undefined) out[key] = value;
-      else if (isRecord(value) && node in value) out[key] = value[node];
+      out[key] = value;
     }
   }
-  if (node === undefined) {
-    const nodes = [...new Set(causes.flatMap((c) => c.nodes))].sort();
-    if (nodes.length) out.nodes = nodes;
+  return out;
+}
+
+/** For a node: each per-node datum of its causes ({ leakedIps: { node: [...] } } -> { leakedIps: [...] }). */
+function perNodeParams(causes: RankedCause[], node: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const cause of causes) {
+    for (const [key, value] of Object.entries(cause.data ?? {})) {
+      if (key === 'explainedBy' || key in out) continue;
+      if (isRecord(value) && node in value) out[key] = value[node];
+    }
   }
   return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The causes a plan's steps address (for "what would tell them apart" and summaries). */
+export function plannedCauses(plan: readonly PlanStep[]): CauseId[] {
+  return [...new Set(plan.flatMap((s) => s.causes))];
 }

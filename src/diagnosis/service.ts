@@ -12,21 +12,17 @@ import { getCheck as builtInCheck } from '../checks/registry.js';
 import type { CheckDefinition, KubeClients } from '../checks/types.js';
 import { IncidentKeys } from '../incidents/keys.js';
 import type { IncidentStore } from '../incidents/store.js';
-import { createQueueConnection } from '../queue/connection.js';
+import { createQueueConnection } from '../coordination/queue-connection.js';
 import {
   buildDiagnosisFlow,
   DEFAULT_RETRY,
   type DiagnosisJobData,
+  type FollowUpJob,
   type RetryPolicy,
-} from '../queue/diagnosis-flow.js';
-import {
-  diagnosisResultKey,
-  DiagnosisWorkers,
-  publishProgress,
-  type ProbeSettings,
-} from '../queue/diagnosis-workers.js';
-import { DIAGNOSIS_QUEUE, diagnosisJobId } from '../queue/names.js';
-import { DiagnosisProgressStore, withoutSeq, type SequencedProgress } from '../queue/progress.js';
+} from './flow.js';
+import { diagnosisResultKey, DiagnosisWorkers, publishProgress, type ProbeSettings } from './workers.js';
+import { DIAGNOSIS_QUEUE, diagnosisJobId } from './queue-names.js';
+import { DiagnosisProgressStore, withoutSeq, type SequencedProgress } from './progress.js';
 import type { Runbook } from '../runbooks/schema.js';
 import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
@@ -78,6 +74,12 @@ export interface DiagnosisRequest {
    * same cluster gives the same diagnosis id, and a repeated request does not run it twice.
    */
   requestKey?: string;
+  /** The diagnosis id, chosen by the caller (who recorded it first); a repeated start() is a no-op. */
+  id?: string;
+  /** Why it runs ('incident', 'verification', 'report', 'cli'); carried into progress and the result. */
+  purpose?: string;
+  /** A job to run after the diagnosis, in the same flow (see FollowUpJob). */
+  then?: FollowUpJob;
 }
 
 export class DiagnosisTimeoutError extends UserError {
@@ -173,8 +175,8 @@ export class DiagnosisService {
 
   async start(req: DiagnosisRequest): Promise<{ id: string }> {
     await this.ready;
-    const id = req.requestKey ? stableDiagnosisId(req.cluster, req.requestKey) : newDiagnosisId();
-    if (req.requestKey && (await this.exists(id))) return { id };
+    const id = req.id ?? (req.requestKey ? stableDiagnosisId(req.cluster, req.requestKey) : newDiagnosisId());
+    if ((req.requestKey || req.id) && (await this.exists(id, req.then))) return { id };
 
     const incident = req.incidentId ? await this.opts.store.get(req.incidentId) : undefined;
     if (req.incidentId && !incident) throw new UserError(`no incident with id "${req.incidentId}"`);
@@ -198,6 +200,7 @@ export class DiagnosisService {
       ...(req.incidentId ? { incidentId: req.incidentId } : {}),
       runbookId,
       ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
+      ...(req.purpose ? { purpose: req.purpose } : {}),
       nodes,
       nodesNotProbed: notProbed,
       startedAt: new Date().toISOString(),
@@ -207,10 +210,12 @@ export class DiagnosisService {
       id,
       cluster: req.cluster,
       ...(req.incidentId ? { incidentId: req.incidentId } : {}),
+      ...(req.purpose ? { purpose: req.purpose } : {}),
+      ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
       checks: runbook.checks.map((c) => c.id),
       nodes,
     });
-    await this.flows.add(buildDiagnosisFlow(data, this.retry));
+    await this.flows.add(buildDiagnosisFlow(data, this.retry, req.then));
     await publishProgress(this.queue, initial).catch(() => undefined);
     this.onProgress(initial);
     return { id };
@@ -252,9 +257,22 @@ export class DiagnosisService {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private async exists(id: string): Promise<boolean> {
+  /** A diagnosis with this id was started (its job or its follow-up exists) or finished (its result is kept). */
+  private async exists(id: string, then?: FollowUpJob): Promise<boolean> {
     if (await this.connection.exists(diagnosisResultKey(this.opts.prefix, id))) return true;
-    return (await Job.fromId(this.queue, diagnosisJobId(id))) !== undefined;
+    if ((await Job.fromId(this.queue, diagnosisJobId(id))) !== undefined) return true;
+    if (!then) return false;
+    const followUp = new Queue(then.queueName, { connection: this.connection, prefix: this.opts.prefix });
+    try {
+      return (await Job.fromId(followUp, then.jobId)) !== undefined;
+    } finally {
+      await followUp.close();
+    }
+  }
+
+  /** The finished diagnosis, if it finished (kept 7 days). */
+  async getResult(id: string): Promise<DiagnosisDocument | undefined> {
+    return this.storedResult(id);
   }
 
   private async storedResult(id: string): Promise<DiagnosisDocument | undefined> {

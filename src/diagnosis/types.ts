@@ -27,10 +27,16 @@ export interface PlanStep {
   action: ActionId;
   risk: 'low' | 'medium' | 'high';
   title: string;
+  /** The nodes the step acts on (node actions: one step over all of them, progress per node). */
+  nodes?: string[];
+  /** Set when the step concerns exactly one node. */
   node?: string;
   reportOnly: boolean;
   approvalsRequired?: number;
+  /** Runbook parameters and the verdict's cluster-wide data. */
   params?: Record<string, unknown>;
+  /** Per node: the verdict's data for that node (e.g. its leaked IPs). */
+  nodeParams?: Record<string, Record<string, unknown>>;
   causes: CauseId[];
 }
 
@@ -49,6 +55,8 @@ export interface Diagnosis {
   incidentId?: string;
   runbookId: string;
   requestedBy?: string;
+  /** Why it ran (set by whoever started it: 'incident', 'verification', 'report', 'cli'). */
+  purpose?: string;
   /** affected nodes probed */
   nodes: string[];
   startedAt: string;
@@ -73,6 +81,8 @@ export interface DiagnosisProgress {
   id: string;
   cluster: string;
   incidentId?: string;
+  purpose?: string;
+  requestedBy?: string;
   phase: 'queued' | 'probing' | 'checking' | 'verdict' | 'done' | 'failed';
   checks: Array<{ id: CheckId; state: CheckProgressState; summary?: string }>;
   probes: { total: number; done: number; failed: number };

@@ -24,11 +24,13 @@ export class IllegalTransitionError extends Error {
 export class IncidentStateConflictError extends Error {
   constructor(
     readonly incidentId: string,
-    readonly expected: IncidentState,
+    readonly expected: readonly IncidentState[],
     readonly actual: IncidentState,
     readonly to: IncidentState,
   ) {
-    super(`incident ${incidentId}: expected state ${expected} to move to ${to}, but it is ${actual} now`);
+    super(
+      `incident ${incidentId}: expected state ${expected.join(' or ')} to move to ${to}, but it is ${actual} now`,
+    );
     this.name = 'IncidentStateConflictError';
   }
 }

@@ -186,18 +186,20 @@ export class IncidentStore {
     requireName('actor', options.actor);
     const details: Record<string, unknown> = { ...(options.details ?? {}) };
     if (options.reason !== undefined) details.reason = options.reason;
+    const expected = options.expectState === undefined ? [] : [options.expectState].flat();
     const reply = (await this.redis.flannelOpsTransition(
       this.keys.incident(id),
       this.keys.audit(id),
       this.keys.activeIndex,
       to,
-      options.expectState ?? '',
+      expected.join(','),
       allowedPredecessors(to).join(','),
       this.now(),
       options.actor,
       JSON.stringify(details),
       isTerminalState(to) ? '1' : '0',
       this.retentionMs,
+      ...extraArgs(options.extras ?? {}),
     )) as unknown[];
     switch (reply[0]) {
       case 'ok':
@@ -205,12 +207,7 @@ export class IncidentStore {
       case 'not-found':
         throw new IncidentNotFoundError(id);
       case 'conflict':
-        throw new IncidentStateConflictError(
-          id,
-          options.expectState as IncidentState,
-          reply[1] as IncidentState,
-          to,
-        );
+        throw new IncidentStateConflictError(id, expected, reply[1] as IncidentState, to);
       default: {
         const from = reply[1] as IncidentState;
         throw new IllegalTransitionError(describeIllegalTransition(id, from, to), id, from, to);
@@ -296,7 +293,7 @@ export class IncidentStore {
   }
 
   /**
-   * Sets one extra only if it has no value yet; true if this call set it. Lets exactly one replica claim, say,
+   * Sets one extra only if it has no value yet (or was cleared to null); true if this call set it. Lets exactly one replica claim, say,
    * the Slack root message of an incident.
    */
   async setExtraIfAbsent<K extends keyof IncidentExtras & string>(

@@ -2,16 +2,18 @@
  * The incident state machine: the only place that says which state may follow which.
  * The Redis transition script receives the allowed predecessors from here, so this table is the single source.
  *
- * | from               | allowed to                                  | why                                              |
- * |--------------------|---------------------------------------------|--------------------------------------------------|
- * | open               | diagnosing, failed                          | detection opened it; diagnosis starts            |
- * | diagnosing         | awaiting-approval, resolved, failed         | plan offered; or the cluster is healthy already  |
- * | awaiting-approval  | remediating, diagnosing, failed             | a step approved; or the plan expired: re-diagnose|
- * | remediating        | verifying, failed                           | the approved step ran                            |
- * | verifying          | resolved, awaiting-approval, failed         | healthy; or more steps remain                    |
- * | resolved           | (none)                                      | terminal                                         |
- * | failed             | (none)                                      | terminal                                         |
+ * | from               | allowed to                                           | why                                          |
+ * |--------------------|------------------------------------------------------|----------------------------------------------|
+ * | open               | diagnosing, failed                                   | detected (or a diagnosis could not finish)   |
+ * | diagnosing         | awaiting-approval, resolved, open, failed            | plan offered; healthy; diagnosis failed      |
+ * | awaiting-approval  | remediating, verifying, diagnosing, resolved, failed | a step runs; steps done; re-run; healthy     |
+ * | remediating        | awaiting-approval, verifying, failed                 | next step needs approval; all steps decided  |
+ * | verifying          | resolved, awaiting-approval, diagnosing, failed      | healthy; next plan; new failures seen        |
+ * | resolved           | (none)                                               | terminal                                     |
+ * | failed             | (none)                                               | terminal                                     |
  *
+ * Only the lifecycle coordinator (src/lifecycle/coordinator.ts) moves incidents between these states, and
+ * only together with the work that leaves the new state (a diagnosis flow, a step job, a verification).
  * Terminal incidents never move through `transition()`. The one way back is detection itself: signals arriving
  * within the cooldown after a *resolved* incident re-open it (resolved -> open, see cooldown.ts), so a flapping
  * failure stays in one Slack thread instead of paging again.
@@ -32,10 +34,10 @@ export const TERMINAL_STATES: readonly IncidentState[] = ['resolved', 'failed'];
 
 export const TRANSITIONS: Readonly<Record<IncidentState, readonly IncidentState[]>> = {
   open: ['diagnosing', 'failed'],
-  diagnosing: ['awaiting-approval', 'resolved', 'failed'],
-  'awaiting-approval': ['remediating', 'diagnosing', 'failed'],
-  remediating: ['verifying', 'failed'],
-  verifying: ['resolved', 'awaiting-approval', 'failed'],
+  diagnosing: ['awaiting-approval', 'resolved', 'open', 'failed'],
+  'awaiting-approval': ['remediating', 'verifying', 'diagnosing', 'resolved', 'failed'],
+  remediating: ['awaiting-approval', 'verifying', 'failed'],
+  verifying: ['resolved', 'awaiting-approval', 'diagnosing', 'failed'],
   resolved: [],
   failed: [],
 };

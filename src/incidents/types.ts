@@ -116,9 +116,11 @@ export interface AuditEntry extends AuditEntryInput {
 export interface TransitionOptions {
   actor: string;
   reason?: string;
-  /** Compare-and-set: fail unless the incident is in this state right now. */
-  expectState?: IncidentState;
+  /** Compare-and-set: fail unless the incident is in this state (one of these states) right now. */
+  expectState?: IncidentState | readonly IncidentState[];
   details?: Record<string, unknown>;
+  /** Extras written in the same atomic step as the state change (e.g. the diagnosis run it starts). */
+  extras?: IncidentExtras;
 }
 
 export interface ListOptions {

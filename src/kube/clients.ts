@@ -1,8 +1,17 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/clusters.js';
-import type { KubeClients } from '../checks/types.js';
 import { kubeConfigForCluster } from './kubeconfig.js';
 import { UserError } from '../util/errors.js';
+
+/** The Kubernetes clients checks and remediation actions use; one set per cluster. */
+export interface KubeClients {
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  rbac: k8s.RbacAuthorizationV1Api;
+  version: k8s.VersionApi;
+  /** Generic objects (server-side apply, dry-run) for remediation actions. */
+  objects: k8s.KubernetesObjectApi;
+}
 
 /** `clients(cluster)` for the diagnosis service and its workers: one KubeConfig (and client set) per cluster, built once. */
 export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster: string) => KubeClients {
@@ -28,5 +37,6 @@ export function kubeClients(kc: k8s.KubeConfig): KubeClients {
     apps: kc.makeApiClient(k8s.AppsV1Api),
     rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
     version: kc.makeApiClient(k8s.VersionApi),
+    objects: k8s.KubernetesObjectApi.makeApiClient(kc),
   };
 }

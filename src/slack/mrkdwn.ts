@@ -59,3 +59,20 @@ export function limitList<T>(items: readonly T[], max: number, noun: string): { 
 export function mention(userId: string): string {
   return /^[UW][A-Z0-9]{2,}$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
+
+/**
+ * Mentions of configured people (users, user groups, @here) for paging: built only from ids that look like
+ * Slack's own (from clusters.yaml, resolved through Slack), never from cluster text.
+ */
+export function mentionTargets(targets: {
+  users: readonly string[];
+  groups: readonly string[];
+  here: boolean;
+}): string {
+  const parts = [
+    ...targets.groups.filter((g) => /^S[A-Z0-9]{2,}$/.test(g)).map((g) => `<!subteam^${g}>`),
+    ...targets.users.filter((u) => /^[UW][A-Z0-9]{2,}$/.test(u)).map((u) => `<@${u}>`),
+    ...(targets.here ? ['<!here>'] : []),
+  ];
+  return parts.join(' ');
+}

@@ -6,7 +6,7 @@ import type { Incident } from '../incidents/types.js';
 import { EventStream, type StreamHealth } from '../kube/event-stream.js';
 import { SignalBatcher } from './signal-batcher.js';
 
-export type IncidentEventKind = 'opened' | 'updated' | 'resolved';
+export type IncidentEventKind = 'opened' | 'reopened' | 'updated' | 'resolved';
 
 /** What the watcher reports to its sinks (the `watch` printer, later the Slack layer). */
 export interface IncidentEvent {
@@ -91,7 +91,7 @@ export class ClusterWatcher {
     this.opts.onRecorded?.(signals);
     if (!result || result.change === 'unchanged') return;
     this.opts.onIncident({
-      event: result.change === 'opened' ? 'opened' : 'updated',
+      event: result.change,
       cluster: this.opts.cluster.name,
       incident: result.incident,
     });

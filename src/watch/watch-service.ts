@@ -29,8 +29,6 @@ export interface WatchServiceOptions {
   onIncident(event: IncidentEvent): void;
   onStatus?(status: ClusterWatchStatus): void;
   onError?(cluster: string, err: unknown): void;
-  /** How often incidents this process reported are checked for resolution (by later stages). */
-  resolvePollMs?: number;
   flushIntervalMs?: number;
   streamOptions?: ConstructorParameters<typeof ClusterWatcher>[0]['streamOptions'];
 }
@@ -41,11 +39,9 @@ export interface WatchServiceOptions {
  */
 export class WatchService {
   private readonly units: ClusterUnit[];
-  private resolveTimer: NodeJS.Timeout | undefined;
-  private readonly activeIncidents = new Map<string, string>(); // incident id -> cluster
 
   constructor(private readonly opts: WatchServiceOptions) {
-    this.units = opts.clusters.map((cluster) => new ClusterUnit(cluster, opts, (e) => this.report(e)));
+    this.units = opts.clusters.map((cluster) => new ClusterUnit(cluster, opts, (e) => opts.onIncident(e)));
   }
 
   get statuses(): ClusterWatchStatus[] {
@@ -54,38 +50,15 @@ export class WatchService {
 
   start(): void {
     for (const unit of this.units) unit.start();
-    const every = this.opts.resolvePollMs ?? 5000;
-    this.resolveTimer = setInterval(() => void this.pollResolved(), every);
-    this.resolveTimer.unref?.();
   }
 
   async stop(): Promise<void> {
-    if (this.resolveTimer) clearInterval(this.resolveTimer);
     await Promise.all(this.units.map((u) => u.stop()));
   }
 
   /** Writes everything already detected (tests and `watch --once` use it). */
   async flush(): Promise<void> {
     await Promise.all(this.units.map((u) => u.flush()));
-  }
-
-  private report(event: IncidentEvent): void {
-    this.activeIncidents.set(event.incident.id, event.cluster);
-    this.opts.onIncident(event);
-  }
-
-  private async pollResolved(): Promise<void> {
-    for (const [id, cluster] of this.activeIncidents) {
-      try {
-        const incident = await this.opts.store.get(id);
-        if (!incident || incident.state === 'resolved' || incident.state === 'failed') {
-          this.activeIncidents.delete(id);
-          if (incident?.state === 'resolved') this.opts.onIncident({ event: 'resolved', cluster, incident });
-        }
-      } catch (err) {
-        this.opts.onError?.(cluster, err);
-      }
-    }
   }
 }
 

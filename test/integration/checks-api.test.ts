@@ -8,6 +8,7 @@ import { API_CHECKS } from '../../src/checks/api/index.js';
 import { CHECK_IDS, type CheckId } from '../../src/checks/catalog.js';
 import type { CheckResult, KubeClients } from '../../src/checks/types.js';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
+import { kubeClients } from '../../src/kube/clients.js';
 
 /**
  * In scenarios where Flannel comes up, the simulated kubelet re-queues the node's pending pods one
@@ -32,12 +33,7 @@ async function runApiChecks(scenario: string): Promise<Map<CheckId, CheckResult>
   await sim.settle();
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(sim.kubeconfigPath);
-  const kube: KubeClients = {
-    core: kc.makeApiClient(k8s.CoreV1Api),
-    apps: kc.makeApiClient(k8s.AppsV1Api),
-    rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
-    version: kc.makeApiClient(k8s.VersionApi),
-  };
+  const kube: KubeClients = kubeClients(kc);
   const results = new Map<CheckId, CheckResult>();
   for (const check of API_CHECKS) {
     const facts = await check.gather({ cluster: scenario, kube, params: {} });

@@ -3,18 +3,13 @@
  * then gather (API + probes) and evaluate. Each scenario's root cause must show on the right node.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-  VersionApi,
-} from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { CauseId } from '../../src/checks/causes.js';
 import { NODE_CHECKS } from '../../src/checks/node/index.js';
 import { runProbes } from '../../src/checks/probe/runner.js';
 import type { CheckContext, CheckResult, KubeClients } from '../../src/checks/types.js';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
+import { kubeClients } from '../../src/kube/clients.js';
 
 let sim: Simulator | undefined;
 
@@ -34,12 +29,7 @@ async function diagnoseNodes(scenario: string, nodes?: string[]) {
   await sim.settle();
   const kc = new KubeConfig();
   kc.loadFromFile(sim.kubeconfigPath);
-  const kube: KubeClients = {
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-    version: kc.makeApiClient(VersionApi),
-  };
+  const kube: KubeClients = kubeClients(kc);
   const targets = nodes ?? sim.scenario.nodes.map((n) => n.name);
   const probes = await runProbes({ core: kube.core }, targets, {
     namespace: 'kube-system',

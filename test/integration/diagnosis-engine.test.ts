@@ -4,13 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-  VersionApi,
-} from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { CHECK_ID_LIST } from '../../src/checks/catalog.js';
 import { unimplementedChecks } from '../../src/checks/registry.js';
@@ -22,6 +16,7 @@ import { IncidentStore } from '../../src/incidents/store.js';
 import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
 import { BUILTIN_SCENARIOS } from '../../src/sim/kube/scenario/builtin-names.js';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
+import { kubeClients } from '../../src/kube/clients.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const PREFIX = `t-diag-${randomUUID()}`;
@@ -55,12 +50,7 @@ afterAll(async () => {
 function clientsFor(sim: Simulator): KubeClients {
   const kc = new KubeConfig();
   kc.loadFromFile(sim.kubeconfigPath);
-  return {
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-    version: kc.makeApiClient(VersionApi),
-  };
+  return kubeClients(kc);
 }
 
 /** A simulator serving cluster `cluster`. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { startBot, type Bot } from '../../src/bot/start-bot.js';
-import { collectManagedPods } from '../../src/checks/probe/gc.js';
+import { collectManagedPods } from '../../src/kube/pod-gc.js';
 import { parseClustersConfig } from '../../src/config/clusters.js';
 import { loadEnv } from '../../src/config/env.js';
 import { kubeClientsFactory } from '../../src/kube/clients.js';
@@ -18,6 +18,7 @@ import { deleteKeys, TEST_REDIS_URL, testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 const NS = 'kube-system';
+const APP_NAMES = ['flannel-ops-probe', 'flannel-ops-action'];
 const PREFIX = `t-podgc-${randomUUID().slice(0, 8)}`;
 
 let sim: Simulator;
@@ -77,6 +78,7 @@ describe('collecting leftover flannel-ops pods', () => {
     // An hour from now: the 60 s pods are overdue, the 2 h one is not.
     const result = await collectManagedPods(core, {
       namespace: NS,
+      appNames: APP_NAMES,
       graceSeconds: 120,
       now: () => Date.now() + 3600_000,
     });
@@ -93,7 +95,7 @@ describe('collecting leftover flannel-ops pods', () => {
     expect(left).not.toContain('flannel-ops-action-old');
 
     // Now (not an hour later), nothing is overdue.
-    expect((await collectManagedPods(core, { namespace: NS })).deleted).toEqual([]);
+    expect((await collectManagedPods(core, { namespace: NS, appNames: APP_NAMES })).deleted).toEqual([]);
   });
 });
 

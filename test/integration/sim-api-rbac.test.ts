@@ -103,6 +103,65 @@ describe('opt-in RBAC', () => {
     expect(await res.json()).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
   });
 
+  it('server-side apply that creates needs create as well as patch; updating needs only patch', async () => {
+    fx.store.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'cm-patcher', namespace: 'ops' },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['patch'] }],
+    });
+    fx.store.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'bot-cm-patcher', namespace: 'ops' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm-patcher' },
+      subjects: [{ kind: 'ServiceAccount', name: 'bot', namespace: 'ops' }],
+    });
+    const path = join(fx.dir, 'kubeconfig-apply');
+    writeKubeconfig(path, fx.api.url, BOT_TOKEN);
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(path);
+    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    const configMap = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'ops' },
+      data: { state: 'applied' },
+    });
+    const apply = (name: string) =>
+      objects.patch(
+        configMap(name),
+        undefined,
+        undefined,
+        'flannel-ops',
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      );
+
+    const err = (await apply('fresh').catch((e: unknown) => e)) as k8s.ApiException<string>;
+    expect(err.code).toBe(403);
+    expect(JSON.parse(err.body)).toMatchObject({
+      reason: 'Forbidden',
+      message: 'configmaps "fresh" is forbidden: ',
+      details: { name: 'fresh', kind: 'configmaps' },
+    });
+    expect(fx.store.get('ConfigMap', 'ops', 'fresh')).toBeUndefined();
+
+    fx.store.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'existing', namespace: 'ops' },
+    });
+    await apply('existing');
+    expect(fx.store.get('ConfigMap', 'ops', 'existing')?.data).toEqual({ state: 'applied' });
+
+    fx.store.mutate('Role', 'ops', 'cm-patcher', (role) => {
+      (role as unknown as { rules: Array<{ verbs: string[] }> }).rules[0].verbs.push('create');
+    });
+    await apply('fresh');
+    expect(fx.store.get('ConfigMap', 'ops', 'fresh')?.data).toEqual({ state: 'applied' });
+  });
+
   // kubectl sends no credentials to http:// servers; such requests count as the admin by default.
   it('kubectl (no credentials over http) keeps full access', async () => {
     const r = await kubectl(fx, ['delete', 'pod', 'web-1', '--grace-period=0', '--force']);

@@ -204,9 +204,53 @@ describe('version-compat', () => {
     const none = evaluateVersionCompat({ kubernetesVersion: 'v1.23.17' });
     expect(none.status).toBe('skipped');
     expect(none.facts).toMatchObject({ suitableFlannelVersion: 'v0.28.9' });
+    // Kubernetes 1.15 predates every manifest documented for v1.17+: the newest release made for it.
     const old = evaluateVersionCompat({ kubernetesVersion: 'v1.15.3' });
-    expect(String(old.facts?.suitableFlannelVersion)).toContain('k8s-old-manifests');
+    expect(old.facts?.suitableFlannelVersion).toBe('v0.13.0');
+    expect(old.summary).toContain('v0.13.0 (flannel-io/flannel@v0.13.0:Documentation/kube-flannel.yml)');
+    const ancient = evaluateVersionCompat({ kubernetesVersion: 'v1.5.8' });
+    expect(ancient.facts?.suitableFlannelVersion).toBeUndefined();
+    expect(ancient.summary).toContain('no Flannel release whose manifest supports Kubernetes v1.5.8');
     const k3s = evaluateVersionCompat({ kubernetesVersion: 'v1.31.4+k3s1', embedded: 'k3s' });
     expect(k3s.status).toBe('ok');
+  });
+
+  it('names the APIs of the running release that the cluster no longer serves', () => {
+    const psp = evaluateVersionCompat({
+      kubernetesVersion: 'v1.30.2',
+      flannel: flannel('v0.17.0', 'kube-system'),
+    });
+    expect(psp.facts?.unservedApis).toEqual(['policy/v1beta1 PodSecurityPolicy']);
+    expect(psp.summary).toContain('policy/v1beta1 PodSecurityPolicy (removed in Kubernetes 1.25)');
+    expect(psp.summary).toContain('upgrade to v0.28.9');
+    expect(psp.findings[0].data).toMatchObject({ release: 'v0.17.0', suitable: 'v0.28.9' });
+
+    const ds = evaluateVersionCompat({
+      kubernetesVersion: 'v1.16.15',
+      flannel: flannel('v0.9.1', 'kube-system'),
+    });
+    expect(ds.status).toBe('warn');
+    expect(ds.facts?.unservedApis).toEqual(['extensions/v1beta1 DaemonSet']);
+    expect(ds.summary).toContain('upgrade to v0.13.0');
+  });
+
+  it('judges a patch the table lacks by its minor line, and trusts releases newer than the table', () => {
+    const patch = evaluateVersionCompat({
+      kubernetesVersion: 'v1.25.4',
+      flannel: flannel('v0.16.0', 'kube-system'),
+    });
+    expect(patch.status).toBe('warn');
+    expect(patch.facts?.manifest).toMatchObject({ release: 'v0.16.3', kubernetesMax: '1.25' });
+    const newer = evaluateVersionCompat({ kubernetesVersion: 'v1.33.4', flannel: flannel('v0.29.1') });
+    expect(newer.status).toBe('ok');
+    expect(newer.summary).toContain('newer than the releases flannel-ops knows');
+  });
+
+  it('fails v0.28.9 on Kubernetes 1.16 and points at the release made for it', () => {
+    const r = evaluateVersionCompat({ kubernetesVersion: 'v1.16.15', flannel: flannel('v0.28.9') });
+    expect(r.status).toBe('fail');
+    expect(r.summary).toContain('ships the manifest for Kubernetes v1.17+');
+    expect(r.findings[0].data).toMatchObject({ suitable: 'v0.13.0' });
+    expect(r.facts?.unservedApis).toEqual([]);
   });
 });

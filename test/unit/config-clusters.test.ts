@@ -48,6 +48,7 @@ describe('loadClustersFile', () => {
         kubeconfig: '/path/to/kubeconfig',
         context: 'prod-admin',
         channel: 'C0123PROD',
+        reports: 'channel',
         ignoreNamespaces: [],
         approvals: {
           approvers: { users: [], groups: [] },
@@ -55,7 +56,10 @@ describe('loadClustersFile', () => {
           requesterMayApproveHighRisk: false,
           planTtlMinutes: 30,
         },
+        paging: { notify: { users: [], groups: [], here: false }, escalation: [{ afterMinutes: 15 }] },
+        limits: { diagnosesPerUserPerMinute: 3, diagnosesPerClusterPerMinute: 6 },
         remediation: { maxPodDeletes: 20, probeConcurrency: 10 },
+        verification: { quietPeriodSeconds: 60 },
         source: { file, index: 0 },
       },
     ]);

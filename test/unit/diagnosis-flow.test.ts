@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { pickAffectedNodes, type NodeHealthFacts } from '../../src/diagnosis/affected-nodes.js';
 import { newDiagnosisId, stableDiagnosisId } from '../../src/diagnosis/ids.js';
-import { buildDiagnosisFlow, type DiagnosisJobData } from '../../src/queue/diagnosis-flow.js';
-import { snapshotFrom } from '../../src/queue/progress.js';
+import { buildDiagnosisFlow, type DiagnosisJobData } from '../../src/diagnosis/flow.js';
+import { snapshotFrom } from '../../src/diagnosis/progress.js';
 
 const node = (name: string, extra: Partial<NodeHealthFacts> = {}): NodeHealthFacts => ({
   name,

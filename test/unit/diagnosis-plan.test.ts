@@ -25,32 +25,33 @@ function cause(
 }
 
 describe('planRemediation', () => {
-  it('expands node steps per affected node in runbook order, with the leaked IPs of that node', () => {
+  it('groups a node action into one step over its nodes, each node with its own data', () => {
     const plan = planRemediation(runbook, [
       cause('ipam-leak', 0.95, ['w2', 'w1'], {
         leakedIps: { w1: ['10.244.1.5', '10.244.1.6'], w2: ['10.244.2.9'] },
         leftoverNetns: { w1: { count: 1, candidates: ['cni-a'] } },
       }),
     ]);
-    expect(plan.map((s) => `${s.step}@${s.node ?? '-'}`)).toEqual([
-      'release-leaked-ips@w1',
-      'release-leaked-ips@w2',
-      'remove-leftover-netns@w1',
-      'remove-leftover-netns@w2',
-      'delete-stuck-pods@w1',
-      'delete-stuck-pods@w2',
+    expect(plan.map((s) => `${s.step}@${(s.nodes ?? []).join(',')}`)).toEqual([
+      'release-leaked-ips@w1,w2',
+      'remove-leftover-netns@w1,w2',
+      'delete-stuck-pods@w1,w2',
     ]);
     expect(plan[0]).toEqual({
       step: 'release-leaked-ips',
       action: 'release-leaked-ips',
       risk: 'medium',
       title: 'Release leaked host-local IP reservations on the node',
-      node: 'w1',
+      nodes: ['w1', 'w2'],
       reportOnly: false,
-      params: { leakedIps: ['10.244.1.5', '10.244.1.6'], leftoverNetns: { count: 1, candidates: ['cni-a'] } },
+      params: { nodes: ['w1', 'w2'] },
+      nodeParams: {
+        w1: { leakedIps: ['10.244.1.5', '10.244.1.6'], leftoverNetns: { count: 1, candidates: ['cni-a'] } },
+        w2: { leakedIps: ['10.244.2.9'] },
+      },
       causes: ['ipam-leak'],
     });
-    expect(plan[4].params).toMatchObject({ maxPods: 50, leakedIps: ['10.244.1.5', '10.244.1.6'] });
+    expect(plan[2].params).toMatchObject({ maxPods: 50, nodes: ['w1', 'w2'] });
   });
 
   it('plans cordon, delete and uncordon for a stale cni0 and leaves out weak or explained causes', () => {
@@ -76,18 +77,37 @@ describe('planRemediation', () => {
       ],
       { nodes: ['w1', 'w2'] },
     );
-    expect(plan.map((s) => `${s.action}@${s.node ?? '-'}`)).toEqual([
-      'reapply-flannel-manifest@-',
-      'restart-kubelet@w1',
-      'restart-kubelet@w2',
-      'delete-stuck-pods@w1',
-      'delete-stuck-pods@w2',
-      'report-cni-config-conflict@-',
+    expect(plan.map((s) => `${s.action}@${(s.nodes ?? []).join(',') || '-'}`)).toEqual([
+      'reapply-flannel-manifest@w1,w2',
+      'restart-kubelet@w1,w2',
+      'delete-stuck-pods@w1,w2',
+      'report-cni-config-conflict@w2',
     ]);
     const report = plan.at(-1)!;
     expect(report.reportOnly).toBe(true);
+    expect(report.node).toBe('w2');
     expect(report.params).toEqual({ conflicts: { w2: { files: ['10-calico.conflist'] } }, nodes: ['w2'] });
     expect(plan[0].reportOnly).toBe(false);
+  });
+
+  it('offers no step that cannot help: no Flannel restart for missing upstream plugins or an unpullable image', () => {
+    const upstream = planRemediation(runbook, [
+      cause('cni-plugin-missing', 0.85, ['w2'], { missingPlugins: { w2: ['bridge', 'host-local'] } }),
+    ]);
+    expect(upstream.map((s) => s.action)).toEqual(['report-missing-cni-plugins']);
+
+    const flannelOnly = planRemediation(runbook, [
+      cause('cni-plugin-missing', 0.75, ['w1', 'w2'], {
+        missingPlugins: { w1: ['flannel'], w2: ['flannel', 'bridge'] },
+      }),
+    ]);
+    const restart = flannelOnly.find((s) => s.action === 'restart-flannel-pod');
+    expect(restart?.nodes).toEqual(['w1']);
+
+    const imagePull = planRemediation(runbook, [
+      cause('flannel-pod-failing', 0.75, ['w3', 'w4'], { podFailure: { w3: 'image-pull', w4: 'crashloop' } }),
+    ]);
+    expect(imagePull.find((s) => s.action === 'restart-flannel-pod')?.nodes).toEqual(['w4']);
   });
 
   it('carries approvals from the step', () => {

@@ -28,15 +28,28 @@ describe('incident state machine', () => {
 
   it('refuses skipping steps and staying in place', () => {
     expect(canTransition('open', 'remediating')).toBe(false);
-    expect(canTransition('awaiting-approval', 'resolved')).toBe(false);
+    expect(canTransition('open', 'awaiting-approval')).toBe(false);
+    // Nothing resolves while a step runs: it is verified first.
     expect(canTransition('remediating', 'resolved')).toBe(false);
+    expect(canTransition('diagnosing', 'remediating')).toBe(false);
     for (const state of INCIDENT_STATES) expect(canTransition(state, state)).toBe(false);
+  });
+
+  it('lets a diagnosis that could not finish go back to open, and a step sequence wait for the next approval', () => {
+    expect(canTransition('diagnosing', 'open')).toBe(true);
+    expect(canTransition('remediating', 'awaiting-approval')).toBe(true);
+    expect(canTransition('awaiting-approval', 'verifying')).toBe(true);
+    expect(canTransition('verifying', 'diagnosing')).toBe(true);
   });
 
   it('lists the predecessors the atomic compare-and-set accepts', () => {
     expect(allowedPredecessors('remediating')).toEqual(['awaiting-approval']);
-    expect(allowedPredecessors('awaiting-approval').sort()).toEqual(['diagnosing', 'verifying']);
-    expect(allowedPredecessors('open')).toEqual([]);
+    expect(allowedPredecessors('awaiting-approval').sort()).toEqual([
+      'diagnosing',
+      'remediating',
+      'verifying',
+    ]);
+    expect(allowedPredecessors('open')).toEqual(['diagnosing']);
   });
 
   it('explains a refusal with what would have been allowed', () => {

@@ -6,7 +6,6 @@ import {
   MAX_BUTTON_TEXT,
   MAX_MESSAGE_CHARS,
   MAX_SECTION_TEXT,
-  button,
   type Block,
   type SlackMessage,
 } from '../../src/slack/render/blocks.js';
@@ -187,13 +186,9 @@ describe('diagnosis messages', () => {
     expectNoControls(message);
   });
 
-  it('a huge verdict keeps the button and room for per-step buttons', () => {
+  it('a huge verdict keeps the re-run button', () => {
     const message = renderVerdict(diagnosis({ causes: 13, evidence: 100, steps: 40 }), {
       rerunId: 'opaque0002',
-      stepActions: (_, i) => ({
-        type: 'actions',
-        elements: [button('Approve', `approve:x${i}`, `x${i}`, 'primary')],
-      }),
     });
     expectWithinLimits(message);
     expect(message.blocks.at(-1)).toMatchObject({

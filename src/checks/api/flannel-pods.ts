@@ -74,6 +74,29 @@ function describeMainProblem(pod: PodSummary, c: ContainerSummary | undefined): 
   return pod.ready && parts.length === 0 ? undefined : parts.length ? parts.join(', ') : undefined;
 }
 
+const IMAGE_PULL_REASONS = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+]);
+
+/**
+ * What kind of failure a failing Flannel pod shows, so a plan only offers what can help: a pod restart helps
+ * a crash-looping or stuck flanneld, not an image that cannot be pulled.
+ */
+export type FlannelPodFailure = 'image-pull' | 'crashloop' | 'not-ready';
+
+export function podFailureKind(pod: PodSummary): FlannelPodFailure {
+  const containers = [...pod.initContainers, ...pod.containers];
+  if (containers.some((c) => c.state === 'waiting' && c.reason && IMAGE_PULL_REASONS.has(c.reason))) {
+    return 'image-pull';
+  }
+  const main = flanneldContainer(pod);
+  if (main && (main.reason === 'CrashLoopBackOff' || main.state === 'terminated')) return 'crashloop';
+  return 'not-ready';
+}
+
 export function evaluateFlannelPods(facts: FlannelPodsFacts): Evaluation {
   if (facts.pods.length === 0) {
     return evaluation(
@@ -86,6 +109,7 @@ export function evaluateFlannelPods(facts: FlannelPodsFacts): Evaluation {
   const failingPods: string[] = [];
   const logErrors: Array<{ pod: PodSummary; error: FlanneldError }> = [];
   const lastLogLines: Record<string, string[]> = {};
+  const podFailure: Record<string, FlannelPodFailure> = {};
   const perNode: Record<string, { pod: string; ready: boolean; restarts: number; problem?: string }> = {};
 
   for (const pod of facts.pods) {
@@ -105,7 +129,10 @@ export function evaluateFlannelPods(facts: FlannelPodsFacts): Evaluation {
     }
     if (problems.length === 0) continue;
     failingPods.push(key);
-    if (pod.node) failingNodes.push(pod.node);
+    if (pod.node) {
+      failingNodes.push(pod.node);
+      podFailure[pod.node] = podFailureKind(pod);
+    }
     evidence.push(
       `kubectl -n ${pod.namespace} get pod ${pod.name} -o wide: node ${pod.node ?? '(unscheduled)'}, ${problems.join('; ')}`,
     );
@@ -141,6 +168,7 @@ export function evaluateFlannelPods(facts: FlannelPodsFacts): Evaluation {
       summary: `Flannel is failing on ${plural(nodes.length, 'node')}: ${listSome(nodes, 4)}`,
       nodes,
       evidence: evidence.slice(0, 6),
+      data: { podFailure },
     });
   }
   if (logErrors.some((e) => e.error.kind === 'podcidr-missing')) {

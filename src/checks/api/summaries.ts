@@ -20,6 +20,7 @@ export interface ContainerSummary {
 export interface PodSummary {
   namespace: string;
   name: string;
+  uid?: string;
   node?: string;
   phase?: string;
   ready: boolean;
@@ -135,6 +136,7 @@ export function summarizePod(pod: V1Pod): PodSummary {
       summarizeContainer(c, initStatuses.get(c.name)),
     ),
   };
+  if (pod.metadata?.uid) summary.uid = pod.metadata.uid;
   if (pod.spec?.nodeName) summary.node = pod.spec.nodeName;
   if (pod.status?.phase) summary.phase = pod.status.phase;
   if (pod.status?.podIP) summary.podIP = pod.status.podIP;

@@ -1,24 +1,34 @@
 /**
- * version-compat: the Kubernetes version against the running Flannel version and manifest generation
- * (domain/flannel.md §3: the current manifest needs Kubernetes v1.17+; ≤ v0.18 lived in kube-system
- * with a PodSecurityPolicy, which Kubernetes 1.25 removed).
+ * version-compat: the Kubernetes version against the running Flannel release, from the release table
+ * (src/flannel/releases.ts, domain/flannel.md "Releases and their manifests"): a cluster older than the
+ * release's manifest supports fails; a cluster that no longer serves an API the manifest uses (rbac v1beta1,
+ * PodSecurityPolicy, extensions/v1beta1 DaemonSet) warns, naming those APIs, since a re-apply of that release
+ * would be refused. With no Flannel running it names the release a fresh install should use.
  */
 import type { CheckDefinition, Finding } from '../types.js';
 import { evaluation, gatherNodes, type Evaluation } from './common.js';
 import {
-  compareVersions,
   detectEmbedded,
   embeddedUnlessLeftovers,
   flannelImage,
   flannelVersion,
   gatherFlannelDaemonSets,
   gatherLeftovers,
-  parseVersion,
   type EmbeddedFlavour,
 } from './flannel-objects.js';
+import {
+  closestRelease,
+  compareVersions,
+  describeUnservedApi,
+  newestRelease,
+  parseVersion,
+  suitableRelease,
+  unservedApis,
+  type FlannelRelease,
+} from '../../flannel/releases.js';
 
-/** The newest release flannel.md documents; what a re-apply should pin when none runs on a v1.17+ cluster. */
-export const LATEST_KNOWN_FLANNEL = 'v0.28.9';
+/** The newest release in the table; what a re-apply should pin when none runs on a v1.17+ cluster. */
+export const LATEST_KNOWN_FLANNEL = newestRelease().version;
 
 export interface VersionCompatFacts {
   kubernetesVersion: string;
@@ -26,20 +36,21 @@ export interface VersionCompatFacts {
   embedded?: EmbeddedFlavour;
 }
 
-/** Which Flannel suits a Kubernetes version (for a re-apply when none runs). */
-export function suitableFlannelFor(kube: { major: number; minor: number } | undefined): string {
-  if (!kube || kube.major > 1 || kube.minor >= 17) return LATEST_KNOWN_FLANNEL;
-  if (kube.minor === 16) return 'Documentation/k8s-old-manifests (rbac.authorization.k8s.io/v1beta1)';
-  return 'Documentation/k8s-old-manifests/kube-flannel-legacy.yml + kube-flannel-rbac.yml';
+function rangeText(release: FlannelRelease): string {
+  const { min, max } = release.kubernetes;
+  return max ? `Kubernetes ${min} to ${max} (exclusive)` : `Kubernetes v${min}+`;
 }
 
 export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
   const kube = parseVersion(facts.kubernetesVersion);
-  const suitable = suitableFlannelFor(kube);
+  const suitable = suitableRelease(facts.kubernetesVersion);
+  const suitableText = suitable
+    ? `${suitable.version} (${suitable.sources.documentation})`
+    : `no Flannel release whose manifest supports Kubernetes ${facts.kubernetesVersion}`;
   const versionCmd = `kubectl version: server ${facts.kubernetesVersion}`;
   const baseFacts = {
     kubernetesVersion: facts.kubernetesVersion,
-    suitableFlannelVersion: suitable,
+    ...(suitable ? { suitableFlannelVersion: suitable.version } : {}),
     ...(facts.embedded ? { embedded: facts.embedded } : {}),
   };
   if (!facts.flannel) {
@@ -54,14 +65,16 @@ export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
     }
     return evaluation(
       'skipped',
-      `No Flannel running; a fresh install on ${facts.kubernetesVersion} should use ${suitable}`,
+      suitable
+        ? `No Flannel running; a fresh install on ${facts.kubernetesVersion} should use ${suitableText}`
+        : `No Flannel running, and ${suitableText}`,
       [versionCmd],
       [],
       baseFacts,
     );
   }
   const f = facts.flannel;
-  const flannel = parseVersion(f.version);
+  const release = closestRelease(f.version);
   const resultFacts = {
     ...baseFacts,
     flannelVersion: f.version,
@@ -70,20 +83,45 @@ export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
     daemonSet: f.daemonSet,
   };
   const imageLine = `kubectl -n ${f.namespace} get ds ${f.daemonSet} -o jsonpath='{..image}': ${f.image ?? '(no flannel image)'}`;
+  const evidence = [versionCmd, imageLine];
+  const flannel = parseVersion(f.version);
   if (!kube || !flannel) {
     return evaluation(
       'warn',
       `Cannot compare versions (Kubernetes ${facts.kubernetesVersion}, Flannel ${f.version ?? 'unknown'})`,
-      [versionCmd, imageLine],
+      evidence,
       [],
       resultFacts,
     );
   }
+  if (!release) {
+    const newer = compareVersions(flannel, parseVersion(LATEST_KNOWN_FLANNEL)!) > 0;
+    return evaluation(
+      newer ? 'ok' : 'warn',
+      newer
+        ? `Flannel ${f.version} is newer than the releases flannel-ops knows (up to ${LATEST_KNOWN_FLANNEL}); assuming it suits Kubernetes ${facts.kubernetesVersion}`
+        : `Flannel ${f.version} is not a release flannel-ops knows; cannot judge it against Kubernetes ${facts.kubernetesVersion}`,
+      evidence,
+      [],
+      resultFacts,
+    );
+  }
+  const unserved = unservedApis(release, facts.kubernetesVersion).filter((a) => a.reason === 'removed');
+  const withRelease = {
+    ...resultFacts,
+    manifest: {
+      release: release.version,
+      source: release.sources.documentation,
+      kubernetesMin: release.kubernetes.min,
+      ...(release.kubernetes.max ? { kubernetesMax: release.kubernetes.max } : {}),
+      apis: release.apis.map((a) => `${a.apiVersion} ${a.kind}`),
+    },
+    unservedApis: unserved.map((a) => `${a.apiVersion} ${a.kind}`),
+  };
+  const kubeMinor = { major: kube.major, minor: kube.minor, patch: 0 };
   const findings: Finding[] = [];
-  const evidence = [versionCmd, imageLine];
-  const kubeAtLeast = (minor: number) => kube.major > 1 || kube.minor >= minor;
-  if (!kubeAtLeast(17) && compareVersions(flannel, { major: 0, minor: 15, patch: 0 }) >= 0) {
-    const line = `Flannel ${f.version} ships the manifest for Kubernetes v1.17+; this cluster runs ${facts.kubernetesVersion}`;
+  if (compareVersions(kubeMinor, parseVersion(release.kubernetes.min)!) < 0) {
+    const line = `Flannel ${f.version} ships the manifest for Kubernetes v${release.kubernetes.min}+; this cluster runs ${facts.kubernetesVersion} (${release.kubernetes.minReason})`;
     evidence.push(line);
     findings.push({
       cause: 'version-mismatch',
@@ -91,12 +129,14 @@ export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
       summary: line,
       nodes: [],
       evidence: [...evidence],
-      data: { suitable },
+      data: { suitable: suitable?.version ?? null, release: release.version },
     });
-    return evaluation('fail', line, evidence, findings, resultFacts);
+    return evaluation('fail', line, evidence, findings, withRelease);
   }
-  if (kubeAtLeast(25) && compareVersions(flannel, { major: 0, minor: 18, patch: 1 }) <= 0) {
-    const line = `Flannel ${f.version} is a pre-v0.19 (kube-system, PodSecurityPolicy) release on Kubernetes ${facts.kubernetesVersion}, which removed PSP: its manifest no longer applies; upgrade to ${LATEST_KNOWN_FLANNEL}`;
+  if (unserved.length > 0) {
+    const apis = unserved.map(describeUnservedApi).join(', ');
+    const upgrade = suitable ? `; upgrade to ${suitable.version}` : '';
+    const line = `Flannel ${f.version}'s manifest (for ${rangeText(release)}) uses ${apis}, which Kubernetes ${facts.kubernetesVersion} no longer serves: the running objects keep working, but re-applying that manifest fails${upgrade}`;
     evidence.push(line);
     findings.push({
       cause: 'version-mismatch',
@@ -104,16 +144,20 @@ export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
       summary: line,
       nodes: [],
       evidence: [...evidence],
-      data: { suitable },
+      data: {
+        suitable: suitable?.version ?? null,
+        release: release.version,
+        unservedApis: withRelease.unservedApis,
+      },
     });
-    return evaluation('warn', line, evidence, findings, resultFacts);
+    return evaluation('warn', line, evidence, findings, withRelease);
   }
   return evaluation(
     'ok',
-    `Flannel ${f.version} suits Kubernetes ${facts.kubernetesVersion}`,
+    `Flannel ${f.version} suits Kubernetes ${facts.kubernetesVersion} (its manifest is for ${rangeText(release)})`,
     evidence,
     [],
-    resultFacts,
+    withRelease,
   );
 }
 

@@ -10,7 +10,7 @@ import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../../diagnosi
 import type { DiagnosisProgress } from '../../diagnosis/types.js';
 import { IncidentStore } from '../../incidents/store.js';
 import { kubeClientsFactory } from '../../kube/clients.js';
-import { assertRedisReachable } from '../../queue/connection.js';
+import { assertRedisReachable } from '../../coordination/queue-connection.js';
 import { loadRunbooks } from '../../runbooks/load.js';
 import { UserError } from '../../util/errors.js';
 import { terminalJson } from '../../util/sanitize.js';

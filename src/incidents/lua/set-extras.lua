@@ -4,7 +4,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local written = 0
 for i = 3, #ARGV, 2 do
   if ARGV[1] == '1' then
-    written = written + redis.call('HSETNX', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
+    -- "absent" includes a value cleared to JSON null (e.g. an acknowledgement reset on re-open)
+    local cur = redis.call('HGET', KEYS[1], 'x:' .. ARGV[i])
+    if not cur or cur == 'null' then
+      redis.call('HSET', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
+      written = written + 1
+    end
   else
     redis.call('HSET', KEYS[1], 'x:' .. ARGV[i], ARGV[i + 1])
     written = written + 1

@@ -1,7 +1,7 @@
 -- Compare-and-set state change plus its audit entry, in one step.
 -- KEYS: incident hash, audit stream, all-clusters active index.
--- ARGV: to, expectState ('' = any), allowed predecessors (comma separated), nowMs, actor, details JSON,
---       terminal ('1'/'0'), tracking retention ms.
+-- ARGV: to, expected states (comma separated, '' = any), allowed predecessors (comma separated), nowMs, actor,
+--       details JSON, terminal ('1'/'0'), tracking retention ms, then extras as name/JSON pairs (x:<name> fields).
 -- Returns {'ok', incidentHash, signaturesHash} | {'not-found'} | {'conflict', state} | {'illegal', state}.
 local key, auditKey = KEYS[1], KEYS[2]
 local to, expect, allowed, now, actor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
@@ -19,7 +19,7 @@ local function audit(outcome)
     'details', cjson.encode(details))
 end
 
-if expect ~= '' and state ~= expect then
+if expect ~= '' and not string.find(',' .. expect .. ',', ',' .. state .. ',', 1, true) then
   details.error = 'expected state ' .. expect
   audit('rejected')
   return {'conflict', state}
@@ -31,6 +31,7 @@ if not string.find(',' .. allowed .. ',', ',' .. state .. ',', 1, true) then
 end
 
 redis.call('HSET', key, 'state', to, 'updatedAt', now)
+for i = 9, #ARGV, 2 do redis.call('HSET', key, 'x:' .. ARGV[i], ARGV[i + 1]) end
 redis.call('HINCRBY', key, 'version', 1)
 if terminal then
   redis.call('HSET', key, 'resolvedAt', now)

@@ -288,6 +288,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         namespace: r.namespace,
         name: r.name,
       };
+      r.authorize = (other) => authorize(rbacState(store), user, { ...access, verb: other });
       if (!authorize(rbacState(store), user, access)) {
         throw forbidden(
           user.name,

@@ -14,6 +14,7 @@ import { DeploymentController } from './cluster/deployment-controller.js';
 import { EventRecorder, type EventRecorderOptions } from './cluster/event-recorder.js';
 import { EventExpiry } from './cluster/event-ttl.js';
 import { Kubelet } from './cluster/kubelet.js';
+import { NodeAgent } from './cluster/node-agent.js';
 import { nodeObject } from './cluster/node-object.js';
 import { ReplicaSetController } from './cluster/replicaset-controller.js';
 import { Scheduler } from './cluster/scheduler.js';
@@ -201,6 +202,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const kubelets = new Map<string, Kubelet>();
   const stoppers: Array<() => void> = [];
   let api: ApiServer | undefined;
+  let agent: NodeAgent | undefined;
   try {
     for (const node of scenario.nodes) hosts.set(node.name, await NodeHost.create(workDir, node));
     loadObjects(store, scenario);
@@ -215,11 +217,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const expiry = new EventExpiry(store, opts.eventTtlMs ?? 3_600_000);
     stoppers.push(() => expiry.stop());
 
+    // Action pods' node tools (crictl, systemctl, ip link delete) reach their node's kubelet through it.
+    agent = await NodeAgent.start(kubelets, onError);
     const kubeletOptions = {
       retryIntervalMs: opts.retryIntervalMs ?? 3000,
       startDelayMs: opts.startDelayMs ?? 200,
       deleteDelayMs: opts.deleteDelayMs ?? 300,
       workDir,
+      nodeAgent: agent,
     };
     for (const node of scenario.nodes) {
       const host = hosts.get(node.name) as NodeHost;
@@ -277,6 +282,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       );
     let stopped = false;
     const server = api;
+    const nodeAgent = agent;
     const sim: Simulator = {
       url: api.url,
       kubeconfigPath,
@@ -293,6 +299,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         stopped = true;
         for (const stop of stoppers.reverse()) stop();
         await server.close();
+        await nodeAgent.close();
         if (ownWorkDir) fs.rmSync(workDir, { recursive: true, force: true });
       },
     };
@@ -306,6 +313,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   } catch (err) {
     for (const stop of stoppers.reverse()) stop();
     await api?.close();
+    await agent?.close();
     if (ownWorkDir) fs.rmSync(workDir, { recursive: true, force: true });
     throw err;
   }

@@ -5,11 +5,12 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { IncidentStore } from '../../incidents/store.js';
+import type { IncidentLifecycle } from '../../lifecycle/coordinator.js';
+import type { Outcome } from '../../lifecycle/outcomes.js';
 import { log } from '../../util/log.js';
 import type { ClusterWatchStatus } from '../../watch/watch-service.js';
 import { parseFlannelCommand } from '../commands.js';
-import type { IncidentThreads } from '../incident-thread.js';
-import type { SlackOutbox } from '../outbox.js';
+import { outcomeText } from '../render/outcomes.js';
 import type { SlackMessage } from '../render/blocks.js';
 import {
   renderCommandError,
@@ -18,7 +19,6 @@ import {
   renderStatus,
   renderTimeline,
 } from '../render/commands.js';
-import { escapeMrkdwn, truncate } from '../mrkdwn.js';
 
 const logger = log.child({ module: 'slack-commands' });
 
@@ -37,8 +37,8 @@ const commandSchema = z.object({
 export interface CommandDeps {
   clusters: readonly string[];
   store: IncidentStore;
-  threads: IncidentThreads;
-  outbox: SlackOutbox;
+  lifecycle: Pick<IncidentLifecycle, 'requestDiagnosis'>;
+  channelOf(cluster: string): string | undefined;
   /** Watch health per cluster as this replica sees it. */
   statuses(): readonly ClusterWatchStatus[];
 }
@@ -49,7 +49,7 @@ const READ_DEADLINE_MS = 2000;
 const ephemeral = (message: SlackMessage) => ({ response_type: 'ephemeral' as const, ...message });
 
 export function registerCommands(app: App, deps: CommandDeps): void {
-  app.command(FLANNEL_COMMAND, async ({ command, ack }) => {
+  app.command(FLANNEL_COMMAND, async ({ command, ack, respond }) => {
     const rawText = (command as { text?: unknown }).text;
     if (typeof rawText === 'string' && rawText.length > MAX_COMMAND_TEXT) {
       await ack(
@@ -64,7 +64,7 @@ export function registerCommands(app: App, deps: CommandDeps): void {
       );
       return;
     }
-    const { text, user_id: user, channel_id: channel, trigger_id: triggerId } = parsed.data;
+    const { text, user_id: user } = parsed.data;
     const cmd = parseFlannelCommand(text, deps.clusters);
     switch (cmd.kind) {
       case 'help':
@@ -74,28 +74,26 @@ export function registerCommands(app: App, deps: CommandDeps): void {
         await ack(ephemeral(renderCommandError(cmd.message)));
         return;
       case 'diagnose': {
-        const node = cmd.node ? ` (node ${cmd.node})` : '';
-        await ack({
-          response_type: 'ephemeral',
-          text: `:mag: Running the diagnosis of *${cmd.cluster}*${node}… the report appears in a thread here.`,
+        // Answer in the ack when the lifecycle decides quickly (refusals do); otherwise say it started and
+        // follow up through response_url once it is queued.
+        const pending = deps.lifecycle.requestDiagnosis({
+          cluster: cmd.cluster,
+          ...(cmd.node && { node: cmd.node }),
+          user,
         });
-        try {
-          await deps.threads.requestDiagnosis({
-            cluster: cmd.cluster,
-            ...(cmd.node && { node: cmd.node }),
-            requestedBy: user,
-            channel,
-            ...(triggerId && { requestKey: `cmd-${triggerId}` }),
-          });
-        } catch (err) {
-          logger.warn('diagnose command failed', { cluster: cmd.cluster, err });
-          const reason = truncate((err as Error)?.message ?? String(err), 500);
-          await deps.outbox.ephemeral({
-            channel,
-            user,
-            text: `:x: Could not diagnose *${cmd.cluster}*: ${escapeMrkdwn(reason)}`,
-          });
+        const quick = await withDeadline(() => pending).catch(() => undefined);
+        if (quick) {
+          await ack(ephemeral(answerOf(quick, deps)));
+          return;
         }
+        await ack({ response_type: 'ephemeral', text: `:mag: Starting the diagnosis of *${cmd.cluster}*…` });
+        const outcome = await pending.catch((err: Error): Outcome => {
+          logger.warn('diagnose command failed', { cluster: cmd.cluster, err });
+          return { ok: false, refusal: { code: 'could-not-start', reason: err?.message ?? String(err) } };
+        });
+        await respond(ephemeral(answerOf(outcome, deps))).catch((err: unknown) =>
+          logger.warn('could not answer the command', { err }),
+        );
         return;
       }
       default: {
@@ -109,6 +107,11 @@ export function registerCommands(app: App, deps: CommandDeps): void {
       }
     }
   });
+}
+
+function answerOf(outcome: Outcome, deps: CommandDeps): SlackMessage {
+  const text = outcomeText(outcome, deps.channelOf);
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
 
 async function readAnswer(

@@ -147,7 +147,11 @@ function causeBlocks(cause: RankedCause, rank: number): Block[] {
 }
 
 function stepText(step: PlanStep, index: number): string {
-  const node = step.node ? ` on ${code(step.node, 80)}` : '';
+  const nodes = step.nodes ?? (step.node ? [step.node] : []);
+  const shown = limitList(nodes, 6, 'nodes');
+  const node = nodes.length
+    ? ` on ${shown.items.map((n) => code(n, 80)).join(', ')}${shown.note ? ` ${shown.note}` : ''}`
+    : '';
   const kind = step.reportOnly ? ' — _report only: the fix to make by hand_' : '';
   const approvals = step.approvalsRequired ? ` — ${step.approvalsRequired} approval(s) needed` : '';
   return `*Step ${index + 1}.* ${escapeMrkdwn(step.title)}${node}\n${RISK_BADGE[step.risk]} · ${code(step.action, 40)}${approvals}${kind}`;
@@ -157,10 +161,10 @@ export interface VerdictRenderOptions {
   /** Opaque id for the "Re-run diagnosis" button (omit to leave the button out). */
   rerunId?: string;
   /**
-   * Buttons for a plan step (issue 5/7 adds Approve/Reject with `approve:<opaque>` / `reject:<opaque>`);
-   * the renderer keeps room for one actions block per shown step.
+   * List the plan's steps (default true). An incident's verdict leaves them out: its plan message, with the
+   * previews and Approve/Reject buttons, follows in the thread.
    */
-  stepActions?: (step: PlanStep, index: number) => Block | undefined;
+  listPlan?: boolean;
 }
 
 /** The verdict (ranked causes with evidence) and the remediation plan (steps with risk). */
@@ -182,17 +186,19 @@ export function renderVerdict(d: Diagnosis, opts: VerdictRenderOptions = {}): Sl
   for (const warning of d.network.warnings.slice(0, 3))
     body.push(context(`:warning: ${escapeMrkdwn(truncate(warning, 300))}`));
 
-  if (d.plan.length > 0) {
+  if (d.plan.length > 0 && opts.listPlan === false) {
+    body.push(
+      context(
+        `:clipboard: The remediation plan (${d.plan.length} step${d.plan.length === 1 ? '' : 's'}) follows, with what each step changes and its Approve / Reject buttons.`,
+      ),
+    );
+  } else if (d.plan.length > 0) {
     body.push(
       divider(),
       section(`*Remediation plan* (${d.plan.length} step${d.plan.length === 1 ? '' : 's'})`),
     );
     const steps = limitList(d.plan, MAX_PLAN_STEPS, 'steps');
-    steps.items.forEach((step, i) => {
-      body.push(section(stepText(step, i)));
-      const stepButtons = opts.stepActions?.(step, i);
-      if (stepButtons) body.push(stepButtons);
-    });
+    steps.items.forEach((step, i) => body.push(section(stepText(step, i))));
     if (steps.note) body.push(context(`_${steps.note}_`));
   } else if (!d.healthy) {
     body.push(

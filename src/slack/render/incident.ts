@@ -1,8 +1,12 @@
 /** The incident root message: what broke, where, how big, and where the incident stands. Pure. */
 import type { Incident } from '../../incidents/types.js';
 import type { IncidentState } from '../../incidents/transitions.js';
-import { bold, code, codeBlock, escapeMrkdwn, mention } from '../mrkdwn.js';
-import { context, fields, fitMessage, section, type SlackMessage } from './blocks.js';
+import type { PageTargets } from '../../lifecycle/types.js';
+import { bold, code, codeBlock, escapeMrkdwn, mention, mentionTargets } from '../mrkdwn.js';
+import { actions, button, context, fields, fitMessage, section, type SlackMessage } from './blocks.js';
+
+/** action_id of the root message's Acknowledge button (its value is an opaque id). */
+export const ACK_ACTION_ID = 'acknowledge';
 
 export const STATE_EMOJI: Record<IncidentState, string> = {
   open: ':rotating_light:',
@@ -40,16 +44,40 @@ export interface IncidentView {
   incident: Incident;
   /** The runbook's title, e.g. "Flannel CNI: pods stuck in ContainerCreating". */
   runbookTitle?: string;
+  /** What happens next, from the lifecycle ("Needs 2 approvals: Install Flannel v0.28.9"). */
+  next?: string;
+  /** Who this incident pages (configured Slack ids only): mentioned on the root's first line. */
+  page?: PageTargets;
+  /** Opaque id of the Acknowledge button (omitted once acknowledged or ended). */
+  ackId?: string;
 }
 
-export function renderIncidentRoot({ incident, runbookTitle }: IncidentView): SlackMessage {
+export function renderIncidentRoot({
+  incident,
+  runbookTitle,
+  next,
+  page,
+  ackId,
+}: IncidentView): SlackMessage {
   const c = incident.counts;
   const approx = c.approximate ? '≈' : '';
   const title = runbookTitle ?? incident.runbookId;
   const classes = incident.signatures.map((s) => `${code(s.errorClass, 60)} ×${s.occurrences}`);
   const sample = incident.signatures[0]?.sampleMessage;
+  const verdict = incident.extras.verdict as { headline?: string; cause?: string } | undefined;
+  const ack = incident.extras.ack as { user?: string; at?: string } | undefined;
+  const paging = page ? mentionTargets(page) : '';
+  const headline = `${STATE_EMOJI[incident.state]} ${bold(title)} on cluster ${bold(incident.cluster)}`;
   const body = [
-    section(`${STATE_EMOJI[incident.state]} ${bold(title)} on cluster ${bold(incident.cluster)}`),
+    section(paging ? `${paging} ${headline}` : headline),
+    ...(next ? [section(`*Next:* ${escapeMrkdwn(next)}`)] : []),
+    ...(verdict?.headline
+      ? [
+          section(
+            `*Verdict:* ${escapeMrkdwn(verdict.headline)}${verdict.cause ? ` (${code(verdict.cause, 60)})` : ''}`,
+          ),
+        ]
+      : []),
     fields([
       `*State*\n${stateBadge(incident.state)}`,
       `*Cluster*\n${escapeMrkdwn(incident.cluster)}`,
@@ -59,6 +87,7 @@ export function renderIncidentRoot({ incident, runbookTitle }: IncidentView): Sl
       `*Events (occurrences)*\n${approx}${c.events} (${c.occurrences})`,
       `*First seen*\n${slackDate(incident.firstSeen)}`,
       `*Last seen*\n${slackDate(incident.lastSeen)}`,
+      `*On it*\n${ack?.user ? `${mention(ack.user)} since ${slackDate(ack.at)}` : 'nobody has acknowledged yet'}`,
     ]),
     ...(sample ? [section(`*Sample event*\n${codeBlock(sample, 600)}`)] : []),
     context(
@@ -67,8 +96,9 @@ export function renderIncidentRoot({ incident, runbookTitle }: IncidentView): Sl
       `\`/flannel timeline ${escapeMrkdwn(incident.id)}\` for the audit log`,
     ),
   ];
-  const fallback = `${STATE_LABEL[incident.state]}: ${title} on ${incident.cluster} (${c.pods} pods, ${c.nodes} nodes)`;
-  return fitMessage(escapeMrkdwn(fallback), body);
+  const tail = ackId && !ack?.user ? [actions(button('Acknowledge', ACK_ACTION_ID, ackId, 'primary'))] : [];
+  const fallback = `${STATE_LABEL[incident.state]}: ${title} on ${incident.cluster} (${c.pods} pods, ${c.nodes} nodes)${next ? ` — ${next}` : ''}`;
+  return fitMessage(escapeMrkdwn(fallback), body, tail);
 }
 
 /** The root of an on-demand `/flannel diagnose` report. */

@@ -8,7 +8,14 @@ import { mediaType, parseJsonBody, readBody, sendJson, sendText } from './http.j
 import { serverSideApply } from './managed-fields.js';
 import { PATCH_TYPES, applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
 import { compileFilter } from './selectors.js';
-import { ApiError, badRequest, methodNotAllowed, notFound, unsupportedMediaType } from './status.js';
+import {
+  ApiError,
+  badRequest,
+  forbiddenCreateOnApply,
+  methodNotAllowed,
+  notFound,
+  unsupportedMediaType,
+} from './status.js';
 import { type IncludeObject, renderTable, wantsTable } from './table.js';
 import { type WatchRegistry, serveWatch, viewObject } from './watch.js';
 
@@ -21,6 +28,11 @@ export interface ResourceRequest {
   subresource?: string;
   req: IncomingMessage;
   res: ServerResponse;
+  /**
+   * Whether the requesting user may perform `verb` on the addressed object (RBAC); absent when RBAC is
+   * off or the user is an admin. Used where one request needs a second verb (apply creating an object).
+   */
+  authorize?: (verb: string) => boolean;
 }
 
 export interface HandlerDeps {
@@ -373,6 +385,9 @@ async function applyPatch(
   const target = { plural: r.resource.plural, name, group: r.resource.group };
   if (!current) {
     requireNamespace(store, r);
+    // kube-apiserver's patch handler authorizes an apply that creates as a `create` too, not only `patch`.
+    if (r.authorize && !r.authorize('create'))
+      throw forbiddenCreateOnApply(r.resource.plural, r.resource.group, name);
     const merged = serverSideApply(
       undefined,
       config as Record<string, unknown>,

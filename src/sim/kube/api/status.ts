@@ -140,6 +140,21 @@ export function forbidden(
   );
 }
 
+/**
+ * A server-side apply that would create the object, by a user who may patch but not create it. The patch
+ * handler authorizes the create itself (apiserver handlers/rest.go withAuthorization) and answers with
+ * NewForbidden(resource, name, <authorizer reason>); RBAC gives no reason for a plain denial, so the
+ * message ends after "forbidden: ".
+ */
+export function forbiddenCreateOnApply(plural: string, group: string, name: string): ApiError {
+  return new ApiError(
+    403,
+    'Forbidden',
+    `${qualifiedResource(plural, group)} "${name}" is forbidden: `,
+    details(plural, name, group),
+  );
+}
+
 export function internalError(message: string): ApiError {
   return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, {
     causes: [{ message }],

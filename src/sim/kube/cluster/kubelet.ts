@@ -19,7 +19,12 @@ import { firstPullFailure, type PullFailure } from './image-pull.js';
 import { hex64, isoSeconds } from './names.js';
 import { type Container, isTerminating, nodeInternalIP, podPhase, podSpec } from './objects.js';
 import { buildPodStatus, type ContainerView, type PodStatusInput } from './pod-status.js';
-import { isProbePod, prepareProbe, type ProbeRun, runProbe } from './probe-runner.js';
+import { isProbePod, prepareProbe, type ProbeRun, type ProbeSetup, runProbe } from './probe-runner.js';
+import { isActionPod, prepareAction } from './action-runner.js';
+import type { AgentNode, NodeAgentAccess } from './node-agent.js';
+import type { CriSandbox } from '../host/cri.js';
+import { LineUnmapper } from '../host/node-paths.js';
+import type { NodeEffect, NodeView } from '../host/node-tools.js';
 
 export interface KubeletOptions {
   /** How often a pod whose sandbox/volumes failed is retried, and the node status is re-evaluated. */
@@ -28,8 +33,10 @@ export interface KubeletOptions {
   startDelayMs: number;
   /** Delay between a graceful delete and the final removal (grace 0). */
   deleteDelayMs: number;
-  /** Where probe pods get their container roots. */
+  /** Where probe and action pods get their container roots. */
   workDir: string;
+  /** The node agent action pods' node tools call (absent: they cannot act on the node). */
+  nodeAgent?: { accessFor(node: string): NodeAgentAccess | undefined };
 }
 
 type Phase = 'pending' | 'running' | 'crashloop' | 'completed' | 'terminating';
@@ -51,6 +58,8 @@ interface PodRuntime {
   timerEnd?: () => void;
   probe?: ProbeRun;
   containerRoot?: string;
+  /** A hostNetwork pod's sandbox (no CNI, so not in the host's sandbox records). */
+  hostSandbox?: { id: string; createdAt: string };
 }
 
 const SOURCE_COMPONENT = 'kubelet';
@@ -58,10 +67,11 @@ const SOURCE_COMPONENT = 'kubelet';
 /**
  * One node's kubelet: starts the pods bound to it (hostNetwork pods regardless of the CNI; others
  * through the node host's CNI ADD, with FailedCreatePodSandBox / NetworkNotReady events and retries
- * while it fails), runs the Flannel pod (flanneld emulation) and probe pods (real processes), tears
- * pods down on deletion, and keeps the node's Ready condition in line with the runtime's network state.
+ * while it fails), runs the Flannel pod (flanneld emulation) and probe and action pods (real processes),
+ * tears pods down on deletion, and keeps the node's Ready condition in line with the runtime's network
+ * state. It also answers for the node's runtime and systemd unit when action pods ask (AgentNode).
  */
-export class Kubelet {
+export class Kubelet implements AgentNode {
   private readonly pods = new Map<string, PodRuntime>();
   private nodeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -93,6 +103,88 @@ export class Kubelet {
       rt.probe?.kill();
     }
     this.pods.clear();
+  }
+
+  /**
+   * `systemctl restart kubelet`: the new process has no back-off state, so every pod still waiting (for a
+   * sandbox, a volume, an image, a crash-loop restart) is synced at once; running pods and their
+   * processes carry on. The node's status is posted again and a `Starting` event recorded.
+   */
+  restart(): void {
+    if (this.stopped) return;
+    const ref = { kind: 'Node', name: this.nodeName, uid: this.nodeName, apiVersion: 'v1' };
+    this.ctx.recorder.record(ref, 'Normal', 'Starting', 'Starting kubelet.', {
+      component: SOURCE_COMPONENT,
+      host: this.nodeName,
+    });
+    this.updateNodeStatus();
+    for (const rt of this.pods.values()) {
+      if (rt.phase !== 'pending' && rt.phase !== 'crashloop') continue;
+      rt.pullFailures = 0;
+      this.schedule(rt, 0, true);
+    }
+  }
+
+  /** The runtime's sandboxes on this node, as `crictl pods` lists them. */
+  criSandboxes(): CriSandbox[] {
+    const holders = new Map<string, PodRuntime>();
+    for (const rt of this.pods.values()) if (rt.sandboxId) holders.set(rt.sandboxId, rt);
+    const out: CriSandbox[] = [];
+    // Sandboxes with a pod network: READY while a pod the kubelet runs holds it; a record nobody holds is
+    // a sandbox whose pod is gone but whose CNI DEL never ran (NOTREADY, still holding its IP).
+    for (const record of this.host.sandboxes()) {
+      const rt = holders.get(record.sandboxId);
+      const pod = rt ? this.currentPod(rt) : undefined;
+      out.push({
+        id: record.sandboxId,
+        name: record.podName ?? '',
+        namespace: record.namespace ?? '',
+        uid: rt?.uid ?? record.podUid ?? '',
+        attempt: record.attempt ?? 0,
+        ready: rt !== undefined,
+        createdAt: record.createdAt ?? new Date(0).toISOString(),
+        ip: record.ip,
+        netnsPath: `/var/run/netns/${record.netns}`,
+        hostNetwork: false,
+        hostPID: pod ? podSpec(pod).hostPID === true : false,
+        labels: { ...(pod?.metadata.labels ?? {}) },
+        annotations: { ...(pod?.metadata.annotations ?? {}) },
+      });
+    }
+    for (const rt of this.pods.values()) {
+      if (!rt.hostSandbox) continue;
+      const pod = this.currentPod(rt);
+      out.push({
+        id: rt.hostSandbox.id,
+        name: rt.name,
+        namespace: rt.namespace,
+        uid: rt.uid,
+        attempt: 0,
+        ready: rt.phase !== 'completed' && rt.phase !== 'terminating',
+        createdAt: rt.hostSandbox.createdAt,
+        ip: '',
+        hostNetwork: true,
+        hostPID: pod ? podSpec(pod).hostPID === true : false,
+        labels: { ...(pod?.metadata.labels ?? {}) },
+        annotations: { ...(pod?.metadata.annotations ?? {}) },
+      });
+    }
+    return out;
+  }
+
+  // ---- AgentNode: what action pods' node tools see and do ------------------------------------------
+
+  get hostRoot(): string {
+    return this.host.root;
+  }
+
+  nodeView(): Omit<NodeView, 'pathPrefix' | 'now'> {
+    return { runtime: this.host.runtime, devices: this.host.devices(), sandboxes: this.criSandboxes() };
+  }
+
+  applyNodeEffect(effect: NodeEffect): void {
+    if (effect.kind === 'restart-kubelet') this.restart();
+    else this.host.deleteLink(effect.name);
   }
 
   /** Pods whose sandbox or volumes are failing right now (for the storm and for tests). */
@@ -154,6 +246,7 @@ export class Kubelet {
       rt.sandboxId = this.host
         .sandboxes()
         .find((s) => s.namespace === rt.namespace && s.podName === rt.name)?.sandboxId;
+      if (podSpec(pod).hostNetwork) rt.hostSandbox = this.newHostSandbox(rt);
     }
     if (isTerminating(pod)) this.beginTermination(rt);
     else if (rt.phase === 'pending') this.schedule(rt, this.opts.startDelayMs, true);
@@ -256,6 +349,7 @@ export class Kubelet {
       return this.retryLater(rt);
     }
 
+    if (spec.hostNetwork && !rt.hostSandbox) rt.hostSandbox = this.newHostSandbox(rt);
     if (!spec.hostNetwork && !rt.sandboxId) {
       const network = this.host.networkReady();
       const node = { name: this.nodeName, runtime: this.host.runtime };
@@ -296,6 +390,7 @@ export class Kubelet {
     rt.pullFailures = 0;
 
     if (isProbePod(pod)) this.startProbe(rt, pod);
+    else if (isActionPod(pod)) this.startAction(rt, pod);
     else if (isFlannelPod(this.ctx.store, pod)) this.startFlannel(rt, pod);
     else this.startRegular(rt, pod);
   }
@@ -470,21 +565,71 @@ export class Kubelet {
     this.retryLater(rt, backoffMs);
   }
 
+  private newHostSandbox(rt: PodRuntime): { id: string; createdAt: string } {
+    return { id: podSandboxId(rt.namespace, rt.name, 0), createdAt: new Date().toISOString() };
+  }
+
   private startProbe(rt: PodRuntime, pod: KubeObject): void {
+    rt.containerRoot = this.containerRootFor('probes', rt);
+    this.startProcess(rt, pod, (container, root) =>
+      prepareProbe(this.ctx.store, pod, container, this.host, root),
+    );
+  }
+
+  /** An action pod: its output is unmapped line by line, so host paths print as on a real node. */
+  private startAction(rt: PodRuntime, pod: KubeObject): void {
+    rt.containerRoot = this.containerRootFor('actions', rt);
+    // One per stream, so a partial stdout line never swallows a stderr one.
+    let unmappers: Record<'stdout' | 'stderr', LineUnmapper> | undefined;
+    this.startProcess(
+      rt,
+      pod,
+      (container, root) => {
+        const access = this.opts.nodeAgent?.accessFor(this.nodeName);
+        const setup = prepareAction(this.ctx.store, pod, container, this.host, root, access);
+        unmappers = { stdout: new LineUnmapper(setup.roots), stderr: new LineUnmapper(setup.roots) };
+        return setup;
+      },
+      {
+        map: (text, stream) => unmappers?.[stream].push(text) ?? text,
+        flush: () => (unmappers ? unmappers.stdout.flush() + unmappers.stderr.flush() : ''),
+      },
+    );
+  }
+
+  private containerRootFor(kind: 'probes' | 'actions', rt: PodRuntime): string {
+    return path.join(this.opts.workDir, kind, `${rt.namespace}_${rt.name}_${rt.uid.slice(0, 8)}`);
+  }
+
+  /**
+   * Runs the pod's first container as a process on this machine: Running while it runs, then Succeeded or
+   * Failed with the exit code (DeadlineExceeded when activeDeadlineSeconds passes first).
+   */
+  private startProcess(
+    rt: PodRuntime,
+    pod: KubeObject,
+    prepare: (container: Container, containerRoot: string) => ProbeSetup,
+    output?: { map(text: string, stream: 'stdout' | 'stderr'): string; flush(): string },
+  ): void {
     const spec = podSpec(pod);
     const container = spec.containers[0];
     const startedMs = Date.now();
     const startedAt = isoSeconds(startedMs);
     rt.phase = 'running';
-    rt.containerRoot = path.join(
-      this.opts.workDir,
-      'probes',
-      `${rt.namespace}_${rt.name}_${rt.uid.slice(0, 8)}`,
-    );
     this.runContainerEvents(pod, container, 'containers');
     const containerID = this.containerId(rt, container.name);
-    this.ctx.store.podLogs.set(rt.namespace, rt.name, container.name, '');
-    const setup = prepareProbe(this.ctx.store, pod, container, this.host, rt.containerRoot);
+    const logs = this.ctx.store.podLogs;
+    logs.set(rt.namespace, rt.name, container.name, '');
+    const write = (text: string) => {
+      if (text) logs.append(rt.namespace, rt.name, container.name, text);
+    };
+    let setup: ProbeSetup | undefined;
+    try {
+      setup = prepare(container, rt.containerRoot as string);
+    } catch (err) {
+      // The container cannot be set up here: it fails like a container whose command cannot start.
+      write(`error: ${(err as Error).message}\n`);
+    }
     const podStart = Date.parse(String((pod.status as { startTime?: string })?.startTime ?? '')) || startedMs;
     const deadlineMs =
       spec.activeDeadlineSeconds !== undefined
@@ -496,13 +641,22 @@ export class Kubelet {
       sandboxReady: true,
       containers: [{ name: container.name, state: { running: { startedAt } }, ready: true, containerID }],
     });
-    const run = runProbe(setup, deadlineMs, (text) =>
-      this.ctx.store.podLogs.append(rt.namespace, rt.name, container.name, text),
-    );
+    const run: ProbeRun = setup
+      ? runProbe(setup, deadlineMs, (text, stream) => write(output ? output.map(text, stream) : text))
+      : {
+          exited: Promise.resolve({
+            exitCode: 128,
+            deadlineExceeded: false,
+            startedAt: startedMs,
+            finishedAt: Date.now(),
+          }),
+          kill() {},
+        };
     rt.probe = run;
     void this.ctx.activity.track(
       async () => {
         const exit = await run.exited;
+        if (output) write(output.flush());
         rt.probe = undefined;
         if (rt.phase !== 'running' || this.stopped) return;
         rt.phase = 'completed';

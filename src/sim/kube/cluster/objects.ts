@@ -11,6 +11,7 @@ export interface Container {
   env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }>;
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { privileged?: boolean; [key: string]: unknown };
 }
 
 export interface Volume {
@@ -24,6 +25,7 @@ export interface Volume {
 export interface PodSpec {
   nodeName?: string;
   hostNetwork?: boolean;
+  hostPID?: boolean;
   containers: Container[];
   initContainers?: Container[];
   volumes?: Volume[];

@@ -52,7 +52,7 @@ export function rewritePaths(text: string, mountPaths: string[], containerRoot: 
   return out;
 }
 
-interface ProbeSetup {
+export interface ProbeSetup {
   argv: string[];
   env: Record<string, string>;
   cwd: string;
@@ -141,11 +141,11 @@ export function prepareProbe(
 export function runProbe(
   setup: ProbeSetup,
   deadlineMs: number | undefined,
-  onOutput: (text: string) => void,
+  onOutput: (text: string, stream: 'stdout' | 'stderr') => void,
 ): ProbeRun {
   const startedAt = Date.now();
   if (setup.argv.length === 0) {
-    onOutput('error: container has no command (the simulator cannot run an image entrypoint)\n');
+    onOutput('error: container has no command (the simulator cannot run an image entrypoint)\n', 'stderr');
     return {
       exited: Promise.resolve({ exitCode: 128, deadlineExceeded: false, startedAt, finishedAt: Date.now() }),
       kill() {},
@@ -157,8 +157,8 @@ export function runProbe(
     detached: true, // own process group, so a deadline kills the whole pipeline
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout.setEncoding('utf8').on('data', onOutput);
-  child.stderr.setEncoding('utf8').on('data', onOutput);
+  child.stdout.setEncoding('utf8').on('data', (text: string) => onOutput(text, 'stdout'));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => onOutput(text, 'stderr'));
   let deadlineExceeded = false;
   const killGroup = () => {
     try {
@@ -185,6 +185,7 @@ export function runProbe(
     child.on('error', (err: NodeJS.ErrnoException) => {
       onOutput(
         `exec ${setup.argv[0]}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}\n`,
+        'stderr',
       );
       finish(err.code === 'ENOENT' ? 127 : 126);
     });

@@ -49,6 +49,8 @@ export interface CniAddRequest {
   podName: string;
   namespace: string;
   podUid: string;
+  /** The kubelet's sandbox attempt for the pod (CRI metadata.attempt). */
+  attempt?: number;
 }
 
 export type CniAddResult =
@@ -68,6 +70,10 @@ export interface SandboxRecord {
   sandboxId: string;
   namespace?: string;
   podName?: string;
+  podUid?: string;
+  attempt?: number;
+  /** When the runtime created the sandbox (ISO 8601); the node host stamps it when it saves the record. */
+  createdAt?: string;
   ip: string;
   network: string;
   ifname: string;
@@ -532,6 +538,8 @@ export function planCniAdd(view: HostView, req: CniAddRequest, names: SandboxNam
     sandboxId: req.sandboxId,
     namespace: req.namespace,
     podName: req.podName,
+    podUid: req.podUid,
+    attempt: req.attempt ?? 0,
     ip,
     network: list.name,
     ifname: st.ifname,

@@ -143,6 +143,26 @@ export class NodeHost {
     if (this.deviceList.length !== before) this.writeNetFiles();
   }
 
+  /**
+   * `ip link delete NAME` as the kernel does it: a bridge's ports are released (they stay, without a
+   * master), a veth takes its peer in the pod netns with it (not modelled), and `lo` or a physical NIC
+   * cannot be deleted.
+   */
+  deleteLink(name: string): 'deleted' | 'missing' | 'unsupported' {
+    const device = this.deviceList.find((d) => d.name === name);
+    if (!device) return 'missing';
+    if (device.type === 'loopback' || device.type === 'ether') return 'unsupported';
+    this.deviceList = this.deviceList
+      .filter((d) => d !== device)
+      .map((d) => {
+        if (d.master !== name) return d;
+        const { master: _released, ...port } = d;
+        return port;
+      });
+    this.writeNetFiles();
+    return 'deleted';
+  }
+
   // ---- CNI ----
 
   /** What the runtime reports for the pod network (the node's Ready condition text when not ready). */
@@ -197,6 +217,7 @@ export class NodeHost {
   }
 
   private saveSandbox(record: SandboxRecord): void {
+    record.createdAt ??= new Date().toISOString();
     this.writeFile(`${SIM_DIR}/sandboxes/${record.sandboxId}.json`, JSON.stringify(record, null, 2) + '\n');
   }
 

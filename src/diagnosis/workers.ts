@@ -11,9 +11,9 @@ import type { CheckId } from '../checks/catalog.js';
 import type { CheckResult, KubeClients } from '../checks/types.js';
 import type { CheckDefinition } from '../checks/types.js';
 import { runProbes, type ProbeResult } from '../checks/probe/runner.js';
-import { assembleDiagnosis } from '../diagnosis/assemble.js';
-import { runCheck } from '../diagnosis/run-check.js';
-import type { Diagnosis } from '../diagnosis/types.js';
+import { assembleDiagnosis } from './assemble.js';
+import { runCheck } from './run-check.js';
+import type { Diagnosis } from './types.js';
 import type { IncidentStore } from '../incidents/store.js';
 import type { Runbook } from '../runbooks/schema.js';
 import { log } from '../util/log.js';
@@ -23,7 +23,7 @@ import {
   type DiagnosisJobData,
   type NodeChecksJobData,
   type ProbeJobData,
-} from './diagnosis-flow.js';
+} from './flow.js';
 import {
   CHECKS_QUEUE,
   checkJobId,
@@ -32,7 +32,7 @@ import {
   NODE_CHECKS_JOB,
   nodeChecksJobId,
   PROBES_QUEUE,
-} from './names.js';
+} from './queue-names.js';
 import {
   DIAGNOSIS_RETENTION_SECONDS,
   DiagnosisProgressStore,

@@ -1,20 +1,20 @@
 /**
- * Garbage collection of the pods flannel-ops starts on nodes (probe pods, and the coming action pods).
+ * Garbage collection of the pods flannel-ops starts on nodes (probe pods, action pods): the caller names
+ * which `app.kubernetes.io/name` values are ours (src/checks/probe/pod.ts, src/remediations/node-pod.ts).
  *
  * The runner deletes its pod in a finally block, which does not run when the bot dies mid-diagnosis; and a
  * pod bound to a node that does not exist (or never runs it) is never failed by a kubelet, so its
  * activeDeadlineSeconds never fires. At start-up and then periodically, every pod labelled
  * app.kubernetes.io/managed-by=flannel-ops (with one of our names) older than its activeDeadlineSeconds plus
- * a grace period is deleted. A live run's pod is never that old: the runner gives up 30 s after the deadline.
+ * a grace period is deleted. A live run's pod is never that old: its runner gives up soon after the deadline.
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { readApiError } from '../../kube/api-error.js';
-import { MANAGED_BY, PROBE_APP_LABEL } from './pod.js';
+import { readApiError } from './api-error.js';
 
-/** The action pods of remediation steps (issue 5/9) carry this name label. */
-export const ACTION_APP_LABEL = 'flannel-ops-action';
-
-export const MANAGED_POD_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY},app.kubernetes.io/name in (${PROBE_APP_LABEL},${ACTION_APP_LABEL})`;
+/** The label selector of our pods with these `app.kubernetes.io/name` values. */
+export function managedPodSelector(appNames: readonly string[]): string {
+  return `app.kubernetes.io/managed-by=flannel-ops,app.kubernetes.io/name in (${appNames.join(',')})`;
+}
 
 /** Beyond the pod's own deadline (the runner waits 30 s past it before deleting the pod itself). */
 export const DEFAULT_GC_GRACE_SECONDS = 120;
@@ -24,6 +24,8 @@ export const DEFAULT_GC_INTERVAL_MS = 5 * 60_000;
 
 export interface GcOptions {
   namespace: string;
+  /** `app.kubernetes.io/name` values of the pods to collect. */
+  appNames: readonly string[];
   graceSeconds?: number;
   now?(): number;
 }
@@ -49,8 +51,12 @@ export async function collectManagedPods(core: CoreV1Api, opts: GcOptions): Prom
   const result: GcResult = { deleted: [], errors: [] };
   let pods: V1Pod[];
   try {
-    pods = (await core.listNamespacedPod({ namespace: opts.namespace, labelSelector: MANAGED_POD_SELECTOR }))
-      .items;
+    pods = (
+      await core.listNamespacedPod({
+        namespace: opts.namespace,
+        labelSelector: managedPodSelector(opts.appNames),
+      })
+    ).items;
   } catch (err) {
     result.errors.push(`listing pods in ${opts.namespace}: ${describe(err)}`);
     return result;
@@ -89,6 +95,7 @@ export interface PodGarbageCollector {
 export function startPodGarbageCollector(opts: {
   targets: readonly PodGcTarget[];
   namespace: string;
+  appNames: readonly string[];
   graceSeconds?: number;
   intervalMs?: number;
   onResult?(cluster: string, result: GcResult): void;
@@ -102,6 +109,7 @@ export function startPodGarbageCollector(opts: {
       try {
         result = await collectManagedPods(target.core(), {
           namespace: opts.namespace,
+          appNames: opts.appNames,
           ...(opts.graceSeconds !== undefined && { graceSeconds: opts.graceSeconds }),
         });
       } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { redactRedisUrl } from '../config/env.js';
-import { DEFAULT_REDIS_URL, redisOptionsFromUrl } from '../coordination/redis-connection.js';
+import { DEFAULT_REDIS_URL, redisOptionsFromUrl } from './redis-connection.js';
 import { UserError } from '../util/errors.js';
 
 /** A connection BullMQ queues, flow producers, workers and queue events can share. */

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { isCheckId, type CheckId } from '../checks/catalog.js';
 import type { CheckStatus } from '../checks/types.js';
-import type { CheckProgressState, DiagnosisProgress } from '../diagnosis/types.js';
+import type { CheckProgressState, DiagnosisProgress } from './types.js';
 
 /** Progress snapshots and the finished document outlive the run by this long. */
 export const DIAGNOSIS_RETENTION_SECONDS = 7 * 24 * 3600;
@@ -17,6 +17,8 @@ export interface ProgressMeta {
   id: string;
   cluster: string;
   incidentId?: string;
+  purpose?: string;
+  requestedBy?: string;
   /** Every check of the diagnosis, in the order reports list them. */
   checks: CheckId[];
   /** Nodes that get a probe. */
@@ -115,6 +117,8 @@ export function snapshotFrom(hash: Record<string, string>): SequencedProgress {
     id: meta.id ?? '',
     cluster: meta.cluster ?? '',
     ...(meta.incidentId ? { incidentId: meta.incidentId } : {}),
+    ...(meta.purpose ? { purpose: meta.purpose } : {}),
+    ...(meta.requestedBy ? { requestedBy: meta.requestedBy } : {}),
     phase: phaseOf(hash.phase, checks, probes, running),
     checks,
     probes,

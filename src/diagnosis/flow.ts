@@ -12,7 +12,7 @@
  */
 import type { FlowJob } from 'bullmq';
 import { CHECK_IDS, type CheckId } from '../checks/catalog.js';
-import type { Diagnosis } from '../diagnosis/types.js';
+import type { Diagnosis } from './types.js';
 import type { CheckRef } from '../runbooks/schema.js';
 import {
   CHECKS_QUEUE,
@@ -23,12 +23,12 @@ import {
   nodeChecksJobId,
   PROBES_QUEUE,
   probeJobId,
-} from './names.js';
+} from './queue-names.js';
 
 /** The request a diagnosis job carries: the fields of the Diagnosis known before any check ran. */
 export interface DiagnosisJobData extends Pick<
   Diagnosis,
-  'id' | 'cluster' | 'incidentId' | 'runbookId' | 'requestedBy' | 'nodes' | 'startedAt'
+  'id' | 'cluster' | 'incidentId' | 'runbookId' | 'requestedBy' | 'purpose' | 'nodes' | 'startedAt'
 > {
   /** Affected nodes beyond the probe cap. */
   nodesNotProbed: string[];
@@ -71,7 +71,23 @@ export function isNodeCheck(id: CheckId): boolean {
   return CHECK_IDS[id].scope === 'node';
 }
 
-export function buildDiagnosisFlow(data: DiagnosisJobData, retry: RetryPolicy = DEFAULT_RETRY): FlowJob {
+/**
+ * A job to run once the diagnosis finished (or failed for good): the diagnosis becomes its child, so the two
+ * are one flow in Redis and a crash between them loses nothing. Its processor reads the result with
+ * getChildrenValues() (a failure with getIgnoredChildrenFailures()).
+ */
+export interface FollowUpJob {
+  queueName: string;
+  name: string;
+  jobId: string;
+  data: Record<string, unknown>;
+}
+
+export function buildDiagnosisFlow(
+  data: DiagnosisJobData,
+  retry: RetryPolicy = DEFAULT_RETRY,
+  then?: FollowUpJob,
+): FlowJob {
   const childOpts = (jobId: string) => ({
     jobId,
     attempts: retry.attempts,
@@ -111,7 +127,7 @@ export function buildDiagnosisFlow(data: DiagnosisJobData, retry: RetryPolicy = 
       })),
     });
   }
-  return {
+  const diagnosis: FlowJob = {
     name: 'diagnosis',
     queueName: DIAGNOSIS_QUEUE,
     data,
@@ -122,7 +138,23 @@ export function buildDiagnosisFlow(data: DiagnosisJobData, retry: RetryPolicy = 
       // Kept (not removed) so a repeated start() with the same id finds it and does not run twice.
       removeOnComplete: { age: 7 * DAY_SECONDS },
       removeOnFail: { age: 7 * DAY_SECONDS },
+      // With a follow-up, a diagnosis that fails for good still lets it run (and report the failure).
+      ...(then ? { ignoreDependencyOnFailure: true } : {}),
     },
     children,
+  };
+  if (!then) return diagnosis;
+  return {
+    name: then.name,
+    queueName: then.queueName,
+    data: then.data,
+    opts: {
+      jobId: then.jobId,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 7 * DAY_SECONDS },
+      removeOnFail: { age: 7 * DAY_SECONDS },
+    },
+    children: [diagnosis],
   };
 }
