@@ -1,12 +1,13 @@
 /**
  * GET /healthz (liveness: the process answers and Redis is reachable) and GET /readyz (readiness: the bot
- * finished starting, with each cluster's watch status). Served by the Slack HTTP receiver in HTTP mode and
+ * finished starting, with each cluster's watch status and any Slack rate-limit pause in force). Served by the Slack HTTP receiver in HTTP mode and
  * by a small server of their own in Socket Mode, both on HTTP_HOST:HTTP_PORT. Answers are JSON.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { redact } from '../util/log.js';
+import type { OutboxPause } from '../slack/outbox.js';
 import type { ClusterWatchStatus } from '../watch/watch-service.js';
 
 export type BotLifecycle = 'starting' | 'running' | 'stopping';
@@ -19,6 +20,8 @@ export interface HealthSources {
   secrets: readonly string[];
   /** How long a Redis PING may take before /healthz fails. Default 2000 ms. */
   redisTimeoutMs?: number;
+  /** Slack rate-limit pauses in force (the outbox's), shown in /readyz. */
+  slackPauses?(): Promise<readonly OutboxPause[]>;
 }
 
 export interface HealthAnswer {
@@ -42,7 +45,10 @@ export function readinessAnswer(
   lifecycle: BotLifecycle,
   statuses: readonly ClusterWatchStatus[],
   secrets: readonly string[] = [],
+  slackPauses: readonly OutboxPause[] = [],
 ): HealthAnswer {
+  // Paused output is shown, not made unready: the bot still detects, diagnoses and queues what it will send.
+  const slack = { paused: slackPauses };
   const clusters = statuses.map((s) => ({
     cluster: s.cluster,
     role: s.role,
@@ -54,9 +60,9 @@ export function readinessAnswer(
   }));
   if (lifecycle !== 'running') {
     const reason = lifecycle === 'starting' ? 'the bot is starting' : 'the bot is stopping';
-    return { status: 503, body: { ok: false, reason, lifecycle, clusters } };
+    return { status: 503, body: { ok: false, reason, lifecycle, clusters, slack } };
   }
-  return { status: 200, body: { ok: true, lifecycle, clusters } };
+  return { status: 200, body: { ok: true, lifecycle, clusters, slack } };
 }
 
 /** Why Redis cannot be used right now, or undefined when a PING answers in time. */
@@ -95,7 +101,11 @@ export function healthRoutes(sources: HealthSources) {
       (err: unknown) => send(res, livenessAnswer(String(err))),
     );
   const readyz = (_req: IncomingMessage, res: ServerResponse) =>
-    send(res, readinessAnswer(sources.lifecycle(), sources.statuses(), sources.secrets));
+    void (sources.slackPauses?.() ?? Promise.resolve([]))
+      .catch(() => [] as OutboxPause[]) // Redis trouble shows in /healthz
+      .then((pauses) =>
+        send(res, readinessAnswer(sources.lifecycle(), sources.statuses(), sources.secrets, pauses)),
+      );
   return [
     { path: '/healthz', method: ['GET'], handler: healthz },
     { path: '/readyz', method: ['GET'], handler: readyz },

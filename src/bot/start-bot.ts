@@ -5,11 +5,12 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, LogLevel } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/clusters.js';
 import { envSecrets, type EnvWithSlack } from '../config/env.js';
 import { createRedis } from '../coordination/redis-connection.js';
+import { waitForRedis } from '../coordination/redis-startup.js';
 import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../diagnosis/service.js';
 import { IncidentStore } from '../incidents/store.js';
 import { kubeConfigForCluster } from '../kube/kubeconfig.js';
@@ -21,12 +22,17 @@ import { SlackDirectory } from '../slack/directory.js';
 import { registerActions } from '../slack/listeners/actions.js';
 import { registerCommands } from '../slack/listeners/commands.js';
 import { outboxWebClient, SlackOutbox } from '../slack/outbox.js';
+import { createSlackReceiver } from '../slack/receiver.js';
+import { slackStartupError } from '../slack/startup-errors.js';
 import { SlackThreadSink } from '../slack/thread-sink.js';
-import { UserError } from '../util/errors.js';
 import { log } from '../util/log.js';
+import { listenUserError } from '../util/net.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
 import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
 import { kubeClientsFactory } from '../kube/clients.js';
+import { startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
+import { PROBE_APP_LABEL } from '../checks/probe/pod.js';
+import { ACTION_APP_LABEL } from '../remediations/node-pod.js';
 
 const logger = log.child({ module: 'bot' });
 
@@ -42,8 +48,11 @@ export interface BotConfig {
     updateIntervalMs?: number;
     channelPacing?: { intervalMs: number; burst: number };
     backoffMs?: number;
+    maxPauseMs?: number;
   };
   watch?: Pick<WatchServiceOptions, 'flushIntervalMs' | 'streamOptions'>;
+  /** Leftover probe/action pod collection (defaults: 120 s past a pod's deadline, every 5 min). */
+  podGc?: { graceSeconds?: number; intervalMs?: number };
   diagnosis?: {
     retry?: { attempts?: number; backoffMs?: number };
     checkTimeoutMs?: number;
@@ -71,6 +80,8 @@ export interface Bot {
 export async function startBot(config: BotConfig): Promise<Bot> {
   const { env, clusters, runbooks } = config;
   const prefix = env.keyPrefix;
+  const listen = { host: config.httpHost ?? env.httpHost, port: config.httpPort ?? env.httpPort };
+  await waitForRedisAtStartup(env, listen);
   const redis: Redis = createRedis(env.redisUrl);
   const bullConnection: Redis = createRedis(env.redisUrl, { maxRetriesPerRequest: null });
   for (const conn of [redis, bullConnection]) conn.on('error', (err) => logger.debug('redis error', { err }));
@@ -83,7 +94,6 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     statuses: () => watch?.statuses ?? [],
     secrets: envSecrets(env),
   };
-  const listen = { host: config.httpHost ?? env.httpHost, port: config.httpPort ?? env.httpPort };
   const stop = async () => {
     phase = 'stopping';
     for (const close of closers.splice(0).reverse()) {
@@ -97,10 +107,8 @@ export async function startBot(config: BotConfig): Promise<Bot> {
 
   try {
     const client = outboxWebClient(env.slackBotToken, env.slackApiUrl);
-    const auth = await client.auth.test().catch((err: { data?: { error?: string }; message?: string }) => {
-      throw new UserError(
-        `Slack refused the bot token (auth.test: ${err?.data?.error ?? err?.message ?? 'failed'}): check SLACK_BOT_TOKEN${env.slackApiUrl ? ' and SLACK_API_URL' : ''}`,
-      );
+    const auth = await client.auth.test().catch((err: unknown) => {
+      throw slackStartupError(err, 'auth.test', 'SLACK_BOT_TOKEN', env.slackApiUrl);
     });
     const botUserId = String(auth.user_id ?? '');
     const botId = String(auth.bot_id ?? '');
@@ -121,10 +129,17 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       ...(config.diagnosis?.retry && { retry: config.diagnosis.retry }),
       ...(config.diagnosis?.checkTimeoutMs && { checkTimeoutMs: config.diagnosis.checkTimeoutMs }),
     });
-    closers.push(() => diagnosis.close());
 
-    const outbox = new SlackOutbox({ redis, bullConnection, prefix, client, ...config.outbox });
+    const outbox = new SlackOutbox({
+      redis,
+      bullConnection,
+      prefix,
+      client,
+      maxPauseMs: env.slackMaxRetryAfterMs,
+      ...config.outbox,
+    });
     closers.push(() => outbox.close());
+    health.slackPauses = () => outbox.pauses();
     const lifecycle = new IncidentLifecycle({
       redis,
       bullConnection,
@@ -149,6 +164,11 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     );
     lifecycle.addSink(new RedisStreamSink(redis, prefix));
     closers.push(() => lifecycle.close());
+    // Stop order (closers run in reverse): inputs, then diagnoses and in-flight incident handling, then the
+    // lifecycle and the outbox they feed, then Redis.
+    const handling = inFlight();
+    closers.push(() => handling.settled());
+    closers.push(() => diagnosis.close());
     diagnosis.on('progress', (p) => void lifecycle.progress(p));
     await diagnosis.waitUntilReady();
     await outbox.start();
@@ -162,9 +182,11 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       election: { redis, keyPrefix: prefix },
       ...config.watch,
       onIncident: (e) =>
-        void lifecycle
-          .detected(e)
-          .catch((err) => logger.warn('incident handling failed', { incident: e.incident.id, err })),
+        void handling.track(
+          lifecycle
+            .detected(e)
+            .catch((err) => logger.warn('incident handling failed', { incident: e.incident.id, err })),
+        ),
       onStatus: (s) => logger.info('cluster watch', { cluster: s.cluster, role: s.role, error: s.lastError }),
       onError: (cluster, err) => logger.debug('watch error', { cluster, err }),
     });
@@ -182,11 +204,9 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     let requestUrl: string | undefined;
     let healthUrl: string;
     if (env.slackMode === 'http') {
-      const receiver = new HTTPReceiver({
+      const receiver = createSlackReceiver({
         signingSecret: env.slackSigningSecret!,
-        endpoints: '/slack/events',
         customRoutes: healthRoutes(health),
-        logLevel: LogLevel.ERROR,
       });
       app = new App({ ...common, receiver });
       register(app);
@@ -204,11 +224,16 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       logger.info('health endpoints listening', { url: healthUrl, host: listen.host });
       app = new App({ ...common, appToken: env.slackAppToken, socketMode: true });
       register(app);
-      await app.start();
+      await app.start().catch((err: unknown) => {
+        throw slackStartupError(err, 'apps.connections.open', 'SLACK_APP_TOKEN', env.slackApiUrl);
+      });
       closers.push(() => app.stop());
       logger.info('slack socket mode connected');
     }
     app.error(async (err) => logger.warn('slack listener error', { err }));
+
+    const podGc = startManagedPodGc(clusters, env.probeNamespace, config.podGc);
+    closers.push(() => podGc.stop());
 
     const started = watch;
     started.start();
@@ -241,6 +266,51 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     };
   } catch (err) {
     await stop();
-    throw err;
+    throw listenUserError(err, listen) ?? err;
   }
+}
+
+/** Permanent Redis problems end the start at once; transient ones are retried while /healthz says why. */
+async function waitForRedisAtStartup(
+  env: EnvWithSlack,
+  listen: { host: string; port: number },
+): Promise<void> {
+  await waitForRedis(env.redisUrl, {
+    timeoutMs: env.redisStartupTimeoutMs,
+    listen,
+    onWaiting: (reason, attempt) => logger.warn('waiting for Redis', { reason, attempt }),
+  });
+}
+
+/** Promises still running (incident handling), so stop() waits for them before closing what they use. */
+function inFlight() {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    track(p: Promise<unknown>) {
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+/** Deletes probe and action pods left behind (a crash mid-diagnosis, a node that never ran them). */
+function startManagedPodGc(
+  clusters: readonly ClusterConfig[],
+  namespace: string,
+  options: BotConfig['podGc'] = {},
+): PodGarbageCollector {
+  const clients = kubeClientsFactory(clusters);
+  return startPodGarbageCollector({
+    targets: clusters.map((c) => ({ cluster: c.name, core: () => clients(c.name).core })),
+    namespace,
+    appNames: [PROBE_APP_LABEL, ACTION_APP_LABEL],
+    ...options,
+    onResult: (cluster, { deleted, errors }) => {
+      if (deleted.length) logger.info('deleted leftover flannel-ops pods', { cluster, pods: deleted });
+      for (const error of errors) logger.warn('leftover pod collection failed', { cluster, error });
+    },
+  });
 }

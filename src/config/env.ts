@@ -31,12 +31,16 @@ export interface Env {
   slackMode: SlackMode;
   /** Web API base URL ending in `/`, e.g. the local emulator's `http://127.0.0.1:3100/api/`. */
   slackApiUrl?: string;
+  /** Longest pause a Slack 429's Retry-After can cause (SLACK_MAX_RETRY_AFTER, s). */
+  slackMaxRetryAfterMs: number;
   httpPort: number;
   /** Address the HTTP server (receiver in HTTP mode, health endpoints in Socket Mode) binds to. */
   httpHost: string;
   redisUrl: string;
   /** The database number from REDIS_URL's `/N` path (0 when absent). */
   redisDb: number;
+  /** How long `run` retries an unreachable Redis at start-up before exiting (REDIS_STARTUP_TIMEOUT, s). */
+  redisStartupTimeoutMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   clustersFile: string;
@@ -115,6 +119,14 @@ const envSchema = z.object({
   ),
   SLACK_MODE: withDefault(z.enum(SLACK_MODES), 'socket'),
   SLACK_API_URL: optional(slackApiUrl),
+  SLACK_MAX_RETRY_AFTER: withDefault(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 3600, 'must be from 1 to 3600 seconds'),
+    '60',
+  ),
   HTTP_PORT: withDefault(port, '3000'),
   HTTP_HOST: withDefault(
     z
@@ -126,6 +138,14 @@ const envSchema = z.object({
     '0.0.0.0',
   ),
   REDIS_URL: withDefault(redisUrl, 'redis://127.0.0.1:6379'),
+  REDIS_STARTUP_TIMEOUT: withDefault(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number of seconds')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 3600, 'must be from 1 to 3600 seconds'),
+    '60',
+  ),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), 'info'),
   LOG_FORMAT: withDefault(z.enum(LOG_FORMATS), 'json'),
   FLANNEL_OPS_CLUSTERS: withDefault(z.string(), './clusters.yaml'),
@@ -219,10 +239,12 @@ export function loadEnv(
     slackSigningSecret: v.SLACK_SIGNING_SECRET,
     slackMode: v.SLACK_MODE,
     slackApiUrl: v.SLACK_API_URL,
+    slackMaxRetryAfterMs: v.SLACK_MAX_RETRY_AFTER * 1000,
     httpPort: v.HTTP_PORT,
     httpHost: v.HTTP_HOST,
     redisUrl: v.REDIS_URL,
     redisDb: redisDbFromUrl(v.REDIS_URL),
+    redisStartupTimeoutMs: v.REDIS_STARTUP_TIMEOUT * 1000,
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
     clustersFile: v.FLANNEL_OPS_CLUSTERS,

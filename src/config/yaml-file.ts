@@ -59,7 +59,34 @@ export function parseYamlText(file: string, text: string): ParsedYaml {
     const pos = lineCounter.linePos(node.range[0]);
     return { line: pos.line, column: pos.col };
   };
-  return { file, value: doc.toJS({ maxAliasCount: 100 }), locate };
+  const value = yamlToJs(doc);
+  if (!value.ok) throw new ConfigError([{ file, field: '(syntax)', message: value.reason }]);
+  return { file, value: value.value, locate };
+}
+
+/** How many alias expansions a document may need; a "billion laughs" file needs millions. */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * The document as plain JS, refusing alias bombs (the `yaml` package throws a ReferenceError past
+ * maxAliasCount) with a reason instead of a stack trace.
+ */
+export function yamlToJs(
+  doc: { toJS(options: { maxAliasCount: number }): unknown },
+  maxAliasCount = MAX_YAML_ALIASES,
+): { ok: true; value: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount }) };
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err);
+    if (/alias/i.test(message)) {
+      return {
+        ok: false,
+        reason: `too many YAML alias expansions (more than ${maxAliasCount}): refused as a resource exhaustion risk`,
+      };
+    }
+    return { ok: false, reason: `invalid YAML: ${message.split('\n')[0]}` };
+  }
 }
 
 /** Follows `path` as far as the document goes: the value's node, else the closest existing parent. */

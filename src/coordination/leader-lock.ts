@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defineLuaCommands } from './lua-scripts.js';
 
 /**
  * A Redis lease lock with fencing tokens, and a LeaderElector built on it: exactly one bot replica watches a
@@ -9,27 +10,6 @@ import type { Redis } from 'ioredis';
  * too slow) steps down at once. Two watchers for a short while would double-post; no watcher for a few seconds
  * only delays detection, and the standby relists on takeover, so nothing is lost.
  */
-
-// SET NX PX and the fencing INCR in one step, so tokens increase in acquisition order.
-const ACQUIRE_LUA = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
-end
-return false
-`;
-const EXTEND_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-// True if the token is the newest issued and its holder's lease is still live.
-const FENCE_CHECK_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('GET', KEYS[2]) == ARGV[1] then return 1 end
-return 0
-`;
 
 interface LockScripts {
   flannelOpsLockAcquire(
@@ -44,10 +24,13 @@ interface LockScripts {
 }
 
 function withLockScripts(redis: Redis): Redis & LockScripts {
-  redis.defineCommand('flannelOpsLockAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
-  redis.defineCommand('flannelOpsLockExtend', { numberOfKeys: 1, lua: EXTEND_LUA });
-  redis.defineCommand('flannelOpsLockRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
-  redis.defineCommand('flannelOpsLockFenceCheck', { numberOfKeys: 2, lua: FENCE_CHECK_LUA });
+  // Acquire: SET NX PX and the fencing INCR in one step, so tokens increase in acquisition order.
+  defineLuaCommands(redis, {
+    flannelOpsLockAcquire: { file: 'coordination/lua/lock-acquire.lua', keys: 2 },
+    flannelOpsLockExtend: { file: 'coordination/lua/lock-extend.lua', keys: 1 },
+    flannelOpsLockRelease: { file: 'coordination/lua/release-if-owner.lua', keys: 1 },
+    flannelOpsLockFenceCheck: { file: 'coordination/lua/lock-fence-check.lua', keys: 2 },
+  });
   return redis as Redis & LockScripts;
 }
 

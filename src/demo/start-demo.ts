@@ -12,7 +12,7 @@ import { loadRunbooks } from '../runbooks/load.js';
 import { startSimulator, type Simulator } from '../sim/kube/simulator.js';
 import { startSlackEmulator, type SlackEmulator } from '../sim/slack/index.js';
 import { UserError } from '../util/errors.js';
-import { redisAnswers, startPrivateRedis, type RedisHandle } from './private-redis.js';
+import { deleteKeysUnder, redisAnswers, startPrivateRedis, type RedisHandle } from './private-redis.js';
 
 export const DEMO_CLUSTER = 'demo';
 export const DEMO_CHANNEL = 'C0DEMO';
@@ -35,6 +35,8 @@ export interface Demo {
   cluster: string;
   channel: string;
   redis: string;
+  /** Every key of this run starts with `${keyPrefix}:`; they are deleted on stop. */
+  keyPrefix: string;
   scenario: { name: string; rootCause: string; description: string };
   stop(): Promise<void>;
 }
@@ -72,10 +74,14 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s().catch(() => {});
   };
+  // A prefix of its own per run, so a shared Redis never shows an old demo's incidents.
+  const keyPrefix = `flannel-ops-demo-${randomBytes(3).toString('hex')}`;
   try {
     const redis = await demoRedis(env);
     stops.push(() => redis.stop());
     log(`redis: ${redis.source}`);
+    // Runs after the bot stopped (stops run in reverse): a shared Redis keeps nothing of a demo run.
+    if (redis.pid === undefined) stops.push(() => deleteKeysUnder(redis.url, keyPrefix));
 
     const sim: Simulator = await startSimulator({
       scenario: opts.scenario ?? (opts.scenarioFile ? undefined : 'flannel-missing'),
@@ -109,8 +115,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         SLACK_MODE: 'http',
         SLACK_API_URL: slack.apiUrl,
         REDIS_URL: redis.url,
-        // A prefix of its own per run, so a shared Redis never shows an old demo's incidents.
-        FLANNEL_OPS_KEY_PREFIX: `flannel-ops-demo-${randomBytes(3).toString('hex')}`,
+        FLANNEL_OPS_KEY_PREFIX: keyPrefix,
         LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
         LOG_FORMAT: env.LOG_FORMAT ?? 'plain',
       },
@@ -147,6 +152,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       cluster: DEMO_CLUSTER,
       channel: DEMO_CHANNEL,
       redis: redis.url,
+      keyPrefix,
       scenario: {
         name: sim.scenario.name,
         rootCause: sim.scenario.rootCause,
@@ -157,7 +163,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     if (opts.readyFile) {
       writeFileSync(
         opts.readyFile,
-        `${JSON.stringify({ slack: demo.slackUrl, kubeconfig: demo.kubeconfig, cluster: demo.cluster, channel: demo.channel })}\n`,
+        `${JSON.stringify({ slack: demo.slackUrl, kubeconfig: demo.kubeconfig, cluster: demo.cluster, channel: demo.channel, keyPrefix })}\n`,
       );
     }
     return demo;

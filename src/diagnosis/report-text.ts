@@ -1,7 +1,9 @@
 /**
  * The human-readable diagnosis report `flannel-ops diagnose` prints (pure: text in, text out).
- * Strings from the cluster are printed as they are: a terminal is not Slack, nothing to escape here.
+ * Strings from the cluster (evidence, summaries, node names) reach a terminal: each printed line goes through
+ * terminalLine, so no escape sequence, bidi override or embedded line break of theirs gets through.
  */
+import { terminalLine } from '../util/sanitize.js';
 import type { CheckStatus } from '../checks/types.js';
 import type { DiagnosisDocument } from './assemble.js';
 import type { DiagnosisProgress } from './types.js';
@@ -82,7 +84,7 @@ export function formatDiagnosisReport(d: DiagnosisDocument): string {
       .join(', ');
     out.push(`  ${index + 1}. ${step.action} [${tags}]: ${step.title}`);
   });
-  return `${out.join('\n')}\n`;
+  return `${out.map(terminalLine).join('\n')}\n`;
 }
 
 const STATE_MARK: Record<string, string> = {
@@ -107,5 +109,5 @@ export function progressLines(p: DiagnosisProgress): string[] {
     const state = `${STATE_MARK[check.state] ?? ' '} ${check.state}`.padEnd(9);
     lines.push(`  ${state} ${check.id.padEnd(idWidth)}${check.summary ? `  ${check.summary}` : ''}`);
   }
-  return lines;
+  return lines.map(terminalLine);
 }

@@ -29,6 +29,7 @@ import { log } from '../util/log.js';
 import { DEFAULT_MAX_PROBED_NODES, gatherAffectedNodeFacts, pickAffectedNodes } from './affected-nodes.js';
 import type { DiagnosisDocument } from './assemble.js';
 import { newDiagnosisId, stableDiagnosisId } from './ids.js';
+import { assertNodesExist } from './requested-nodes.js';
 import { describeCheckFailure } from './run-check.js';
 import type { Diagnosis, DiagnosisProgress } from './types.js';
 
@@ -286,6 +287,7 @@ export class DiagnosisService {
     const max = this.opts.maxProbedNodes ?? DEFAULT_MAX_PROBED_NODES;
     if (req.nodes?.length) {
       const unique = [...new Set(req.nodes)];
+      await assertNodesExist(kube.core, req.cluster, unique);
       return { nodes: unique.slice(0, max), notProbed: unique.slice(max) };
     }
     let facts;

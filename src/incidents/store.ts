@@ -6,7 +6,7 @@ import { DEFAULT_REOPEN_COOLDOWN_MS } from './cooldown.js';
 import { IllegalTransitionError, IncidentNotFoundError, IncidentStateConflictError } from './errors.js';
 import { newIncidentId } from './incident-id.js';
 import { DEFAULT_KEY_PREFIX, IncidentKeys } from './keys.js';
-import { AUDIT_LUA, RECORD_SIGNALS_LUA, SET_EXTRAS_LUA, TRANSITION_LUA } from './scripts.js';
+import { defineIncidentScripts } from './scripts.js';
 import {
   allowedPredecessors,
   describeIllegalTransition,
@@ -102,10 +102,7 @@ export class IncidentStore {
     this.retentionMs = Math.max(options.trackingRetentionMs ?? 7 * 24 * 3_600_000, this.cooldownMs * 2);
     this.now = options.now ?? Date.now;
 
-    redis.defineCommand('flannelOpsRecordSignals', { numberOfKeys: 5, lua: RECORD_SIGNALS_LUA });
-    redis.defineCommand('flannelOpsTransition', { numberOfKeys: 3, lua: TRANSITION_LUA });
-    redis.defineCommand('flannelOpsAudit', { numberOfKeys: 2, lua: AUDIT_LUA });
-    redis.defineCommand('flannelOpsSetExtras', { numberOfKeys: 1, lua: SET_EXTRAS_LUA });
+    defineIncidentScripts(redis);
     this.redis = redis as Redis & IncidentScripts;
   }
 
@@ -410,10 +407,11 @@ function toSignatures(sigs: Record<string, string>): FailureSignature[] {
   for (const [field, value] of Object.entries(sigs)) {
     if (!field.startsWith('e:')) continue;
     const errorClass = field.slice(2);
+    // Past the tracking cap: exact part plus the class's estimate of untracked events (scripts.ts).
     out.push({
       errorClass,
-      events: Number(value),
-      occurrences: Number(sigs[`o:${errorClass}`] ?? 0),
+      events: Number(value) + Number(sigs[`eu:${errorClass}`] ?? 0),
+      occurrences: Number(sigs[`o:${errorClass}`] ?? 0) + Number(sigs[`ou:${errorClass}`] ?? 0),
       sampleMessage: sigs[`m:${errorClass}`] ?? '',
     });
   }

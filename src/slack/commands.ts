@@ -1,5 +1,6 @@
 /** Pure parser of the `/flannel` slash command text. Unknown input becomes an error that says what works. */
 import { isIncidentId } from '../incidents/incident-id.js';
+import { terminalLine } from '../util/sanitize.js';
 
 export type FlannelCommand =
   | { kind: 'diagnose'; cluster: string; node?: string }
@@ -91,6 +92,6 @@ export function parseFlannelCommand(text: string, clusters: readonly string[]): 
 
 /** User text echoed in an error: short, and without characters that could form mrkdwn controls. */
 function quote(value: string): string {
-  const clean = value.replace(/[<>&*_~`]/g, '');
+  const clean = terminalLine(value).replace(/[<>&*_~`]/g, '');
   return clean.length > 40 ? `${clean.slice(0, 39)}…` : clean;
 }

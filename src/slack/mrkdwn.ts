@@ -3,13 +3,19 @@
  * node names, evidence) is untrusted: `<!channel>` would page a whole channel, `<https://x|y>` would
  * plant a disguised link, `<@U123>` would mention someone. Slack only needs &, < and > escaped for
  * control sequences to appear literally (https://api.slack.com/reference/surfaces/formatting#escaping).
+ * Invisible and reordering characters (ESC, U+202E, zero-width spaces) are neutralised as well.
  */
+
+import { sanitizeText } from '../util/sanitize.js';
 
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
-/** Escapes &, < and > so the text shows literally and can never form a mention, link or command. */
+/**
+ * Escapes &, < and > so the text shows literally and can never form a mention, link or command; control,
+ * bidi-override and zero-width characters are made visible first (util/sanitize.ts).
+ */
 export function escapeMrkdwn(text: unknown): string {
-  return String(text ?? '').replace(/[&<>]/g, (c) => ENTITY[c]);
+  return sanitizeText(text).replace(/[&<>]/g, (c) => ENTITY[c]);
 }
 
 /**

@@ -8,14 +8,20 @@
  *   most about one write per message per interval.
  * - Thread replies name their parent by key, so they can be queued before the parent's post returned a ts.
  * - Per-channel pacing (GCRA in Redis: ~1 write/s/channel with a small burst), shared by all replicas.
- * - A 429 pauses the whole queue for Retry-After (the WebClient rejects rate-limited calls instead of
- *   sleeping, and never retries on its own: the queue is the only retry layer); 5xx and network errors are
- *   retried with exponential backoff; jobs and contents persist in Redis, so a crash loses nothing.
+ * - A 429 pauses only what Slack limited, as Slack scopes its limits: chat.postMessage per channel, every
+ *   other method (chat.update, chat.postEphemeral) per method. The pause lasts Retry-After, capped at
+ *   `maxPauseMs` (a bogus or hostile "Retry-After: 3600" must not silence the bot for an hour; if Slack
+ *   still refuses, the next 429 pauses again). Pauses live in Redis (shared by replicas, kept over a
+ *   restart for their capped length) and are listed by pauses() for /readyz. The WebClient rejects
+ *   rate-limited calls instead of sleeping and never retries on its own: the queue is the only retry
+ *   layer. 5xx and network errors are retried with exponential backoff; jobs and contents persist in
+ *   Redis, so a crash loses nothing.
  */
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 // @slack/web-api comes with Bolt (not a direct dependency): use Bolt's re-export.
 import { LogLevel as SlackLogLevel, webApi } from '@slack/bolt';
 import type { Redis } from 'ioredis';
+import { defineLuaCommands } from '../coordination/lua-scripts.js';
 import { log } from '../util/log.js';
 import type { SlackMessage } from './render/blocks.js';
 import { truncate } from './mrkdwn.js';
@@ -41,6 +47,8 @@ export interface OutboxOptions {
   channelPacing?: { intervalMs: number; burst: number };
   /** Parallel jobs in this worker (default 4). */
   concurrency?: number;
+  /** Longest pause a 429's Retry-After can cause (default 60 s, SLACK_MAX_RETRY_AFTER). */
+  maxPauseMs?: number;
   /** Attempts for 5xx/network failures (default 8, exponential backoff from `backoffMs`, default 1000). */
   attempts?: number;
   backoffMs?: number;
@@ -59,6 +67,18 @@ export interface UpsertInput extends SlackMessage {
   /** Post only after this logical message was posted (keeps replies of a thread in order). */
   after?: string;
 }
+
+/** A rate-limit pause in force: what Slack limited, and until when this bot holds those writes back. */
+export interface OutboxPause {
+  method: string;
+  /** chat.postMessage pauses are per channel. */
+  channel?: string;
+  until: string;
+  /** What Slack asked for (seconds), before the cap. */
+  retryAfterSeconds: number;
+}
+
+export const DEFAULT_MAX_PAUSE_MS = 60_000;
 
 export interface OutboxMessageState {
   channel: string;
@@ -86,56 +106,6 @@ const STALE_QUEUED_MS = 10 * 60_000;
 // Replies wait this long for their parent's ts before giving up.
 const PARENT_WAIT_MS = 10 * 60_000;
 const LOCK_MS = 30_000;
-
-const UPSERT_LUA = `
-local cur = redis.call('HMGET', KEYS[1], 'seq', 'final', 'queuedAt', 'lastAt')
-if cur[2] == '1' and ARGV[6] ~= '1' then return -1 end
-if ARGV[5] ~= '' and cur[1] and tonumber(ARGV[5]) < tonumber(cur[1]) then return -1 end
-redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'payload', ARGV[4])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'threadKey', ARGV[2]) end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'threadTs', ARGV[3]) end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'seq', ARGV[5]) end
-if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'final', '1') end
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'afterKey', ARGV[9]) end
-redis.call('HINCRBY', KEYS[1], 'version', 1)
-local now = tonumber(ARGV[7])
-local queuedAt = tonumber(cur[3]) or 0
-if queuedAt > 0 and now - queuedAt < tonumber(ARGV[8]) then return -2 end
-redis.call('HSET', KEYS[1], 'queuedAt', ARGV[7])
-return tonumber(cur[4]) or 0
-`;
-
-// After a send: record what was sent; keep the job flag if a newer version arrived meanwhile (returns 1).
-const COMMIT_LUA = `
-redis.call('HSET', KEYS[1], 'sent', ARGV[1], 'lastAt', ARGV[3])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'ts', ARGV[2]) end
-local version = tonumber(redis.call('HGET', KEYS[1], 'version')) or 0
-if version > tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'queuedAt', ARGV[3])
-  return 1
-end
-redis.call('HSET', KEYS[1], 'queuedAt', '0')
-return 0
-`;
-
-// GCRA: returns 0 when a write may go now (and books it), else the ms to wait.
-const PACE_LUA = `
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1])) or 0
-if tat < now then tat = now end
-local newTat = tat + interval
-local ahead = newTat - now
-if ahead > interval * burst then return ahead - interval * burst end
-redis.call('SET', KEYS[1], newTat, 'PX', interval * burst + 1000)
-return 0
-`;
-
-const UNLOCK_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
 
 interface OutboxScripts {
   slackOutboxUpsert(...args: (string | number)[]): Promise<number>;
@@ -167,15 +137,19 @@ export class SlackOutbox {
   private readonly redis: Redis & OutboxScripts;
   private readonly updateIntervalMs: number;
   private readonly pacing: { intervalMs: number; burst: number };
+  private readonly maxPauseMs: number;
 
   constructor(private readonly opts: OutboxOptions) {
     this.updateIntervalMs = opts.updateIntervalMs ?? 1000;
     this.pacing = opts.channelPacing ?? { intervalMs: 1000, burst: 3 };
+    this.maxPauseMs = opts.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS;
     const redis = opts.redis as Redis & OutboxScripts;
-    redis.defineCommand('slackOutboxUpsert', { numberOfKeys: 1, lua: UPSERT_LUA });
-    redis.defineCommand('slackOutboxCommit', { numberOfKeys: 1, lua: COMMIT_LUA });
-    redis.defineCommand('slackOutboxPace', { numberOfKeys: 1, lua: PACE_LUA });
-    redis.defineCommand('slackOutboxUnlock', { numberOfKeys: 1, lua: UNLOCK_LUA });
+    defineLuaCommands(redis, {
+      slackOutboxUpsert: { file: 'slack/lua/outbox-upsert.lua', keys: 1 },
+      slackOutboxCommit: { file: 'slack/lua/outbox-commit.lua', keys: 1 },
+      slackOutboxPace: { file: 'slack/lua/outbox-pace.lua', keys: 1 },
+      slackOutboxUnlock: { file: 'coordination/lua/release-if-owner.lua', keys: 1 },
+    });
     this.redis = redis;
     this.queue = new Queue<JobData>(OUTBOX_QUEUE, {
       connection: opts.bullConnection,
@@ -190,8 +164,40 @@ export class SlackOutbox {
     this.queue.on('error', (err) => logger.warn('outbox queue error', { err }));
   }
 
-  private get pauseKey(): string {
-    return `${this.opts.prefix}:slack:paused`;
+  /** Sorted set: member = pause scope, score = until (ms); one entry per method or method+channel. */
+  private get pausesKey(): string {
+    return `${this.opts.prefix}:slack:pauses`;
+  }
+
+  private pauseKey(scope: string): string {
+    return `${this.opts.prefix}:slack:pause:${scope}`;
+  }
+
+  /** Pauses in force now (any replica's), for /readyz. */
+  async pauses(now = Date.now()): Promise<OutboxPause[]> {
+    await this.redis.zremrangebyscore(this.pausesKey, '-inf', now);
+    const scopes = await this.redis.zrange(this.pausesKey, '0', '-1');
+    if (scopes.length === 0) return [];
+    const values = await this.redis.mget(...scopes.map((scope) => this.pauseKey(scope)));
+    return scopes.flatMap((scope, i) => {
+      const value = values[i];
+      if (!value) return [];
+      const { until, retryAfterSeconds } = JSON.parse(value) as { until: number; retryAfterSeconds: number };
+      const [method, channel] = scope.split(':');
+      return [
+        {
+          method: method!,
+          ...(channel && { channel }),
+          until: new Date(until).toISOString(),
+          retryAfterSeconds,
+        },
+      ];
+    });
+  }
+
+  /** How long writes of this scope must still wait (0 = not paused). */
+  private async pausedFor(scope: string): Promise<number> {
+    return Math.max(0, await this.redis.pttl(this.pauseKey(scope)));
   }
 
   private msgKey(key: string): string {
@@ -246,6 +252,8 @@ export class SlackOutbox {
   /** Starts the worker in this process (needs `client`). */
   async start(): Promise<void> {
     if (this.worker || !this.opts.client) return;
+    // Earlier versions paused the whole queue (for as long as Slack asked) with these two keys.
+    await this.redis.del(`${this.opts.prefix}:slack:paused`, `${this.opts.prefix}:${OUTBOX_QUEUE}:limiter`);
     this.worker = new Worker<JobData>(OUTBOX_QUEUE, (job, token) => this.process(job, token), {
       connection: this.opts.bullConnection,
       prefix: this.opts.prefix,
@@ -279,13 +287,22 @@ export class SlackOutbox {
   }
 
   private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
+    try {
+      await this.processJob(job, token);
+    } catch (err) {
+      // Delayed, not failed: a 429 does not use up one of the job's attempts.
+      if (err instanceof RateLimitedCall) return this.delay(job, token, err.pauseMs);
+      throw err;
+    }
+  }
+
+  private async processJob(job: Job<JobData>, token: string | undefined): Promise<void> {
     const client = this.opts.client!;
     const data = job.data;
-    // Jobs that were already running when another one got a 429 wait it out too.
-    const paused = await this.redis.pttl(this.pauseKey);
-    if (paused > 0) return this.delay(job, token, paused);
     if (data.kind === 'ephemeral') {
-      await this.callSlack(() =>
+      const paused = await this.pausedFor('chat.postEphemeral');
+      if (paused > 0) return this.delay(job, token, paused);
+      await this.callSlack('chat.postEphemeral', data.channel, () =>
         client.chat.postEphemeral({
           channel: data.channel,
           user: data.user,
@@ -337,6 +354,10 @@ export class SlackOutbox {
       const earlierTs = await this.redis.hget(this.msgKey(m.afterKey), 'ts');
       if (!earlierTs && Date.now() - job.timestamp < PARENT_WAIT_MS) return this.delay(job, token, 300);
     }
+    // A 429 on this message's method (and channel, for posts) holds back this job only.
+    const method = m.ts ? 'chat.update' : 'chat.postMessage';
+    const paused = await this.pausedFor(pauseScope(method, m.channel));
+    if (paused > 0) return this.delay(job, token, paused);
     const wait = await this.redis.slackOutboxPace(
       `${this.opts.prefix}:slack:pace:${m.channel}`,
       Date.now(),
@@ -350,6 +371,8 @@ export class SlackOutbox {
     if (ts) {
       try {
         await this.callSlack(
+          'chat.update',
+          m.channel,
           () => client.chat.update({ channel: m.channel, ts: ts!, ...asArgs(message) }),
           message,
           (plain) => client.chat.update({ channel: m.channel, ts: ts!, ...plain }),
@@ -368,7 +391,13 @@ export class SlackOutbox {
           ...(threadTs && { thread_ts: threadTs }),
           ...(body as { text: string }),
         });
-      const result = await this.callSlack(() => post(asArgs(message)), message, post);
+      const result = await this.callSlack(
+        'chat.postMessage',
+        m.channel,
+        () => post(asArgs(message)),
+        message,
+        post,
+      );
       posted = typeof result?.ts === 'string' ? result.ts : undefined;
       if (!posted) throw new Error('chat.postMessage returned no ts');
     }
@@ -378,10 +407,13 @@ export class SlackOutbox {
   }
 
   /**
-   * One Web API call with the outbox's error policy: 429 pauses the queue; content errors are retried once
-   * as plain text; other platform errors are final; everything else (5xx, network) is retried by BullMQ.
+   * One Web API call with the outbox's error policy: 429 pauses that method (and channel, for posts) and
+   * delays this job; content errors are retried once as plain text; other platform errors are final;
+   * everything else (5xx, network) is retried by BullMQ.
    */
   private async callSlack<T>(
+    method: string,
+    channel: string,
     call: () => Promise<T>,
     message?: SlackMessage,
     plainCall?: (body: { text: string }) => Promise<T>,
@@ -391,11 +423,8 @@ export class SlackOutbox {
     } catch (err) {
       const e = err as SlackErrorLike;
       if (e.code === ErrorCode.RateLimitedError) {
-        const ms = Math.max(1, e.retryAfter ?? 1) * 1000;
-        logger.info('slack rate limited: pausing the outbox', { retryAfterMs: ms });
-        await this.redis.set(this.pauseKey, '1', 'PX', ms);
-        await this.worker?.rateLimit(ms);
-        throw Worker.RateLimitError();
+        const ms = await this.pause(method, channel, e.retryAfter ?? 1);
+        throw new RateLimitedCall(ms);
       }
       const platform = platformError(err);
       if (platform && message && plainCall && CONTENT_ERRORS.has(platform)) {
@@ -414,9 +443,42 @@ export class SlackOutbox {
     }
   }
 
+  /** Records a 429's pause (capped) for its scope; returns how long it lasts. */
+  private async pause(method: string, channel: string, retryAfterSeconds: number): Promise<number> {
+    const asked = Math.max(1, retryAfterSeconds);
+    const ms = Math.min(asked * 1000, this.maxPauseMs);
+    const scope = pauseScope(method, channel);
+    const until = Date.now() + ms;
+    logger.warn('slack rate limited: pausing', {
+      method,
+      ...(method === 'chat.postMessage' && { channel }),
+      retryAfterSeconds: asked,
+      pauseMs: ms,
+    });
+    await this.redis
+      .multi()
+      .set(this.pauseKey(scope), JSON.stringify({ until, retryAfterSeconds: asked }), 'PX', ms)
+      .zadd(this.pausesKey, until, scope)
+      .pexpire(this.pausesKey, this.maxPauseMs + 60_000)
+      .exec();
+    return ms;
+  }
+
   private async delay(job: Job<JobData>, token: string | undefined, ms: number): Promise<never> {
     await job.moveToDelayed(Date.now() + Math.ceil(ms), token);
     throw new DelayedError();
+  }
+}
+
+/** Slack's rate-limit scope of a write: chat.postMessage is limited per channel, other methods per method. */
+export function pauseScope(method: string, channel: string): string {
+  return method === 'chat.postMessage' ? `${method}:${channel}` : method;
+}
+
+/** A call Slack answered 429: the job is delayed by the pause, not counted as a failed attempt. */
+class RateLimitedCall extends Error {
+  constructor(readonly pauseMs: number) {
+    super(`slack rate limited: retry in ${pauseMs} ms`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { terminalLine } from '../util/sanitize.js';
 import type { IncidentEvent } from './cluster-watcher.js';
 import type { ClusterWatchStatus } from './watch-service.js';
 
@@ -31,26 +32,31 @@ export function incidentEventJson(e: IncidentEvent): Record<string, unknown> {
 export function incidentEventLine(e: IncidentEvent, now: Date = new Date()): string {
   const { incident } = e;
   const c = incident.counts;
+  // Past the tracking cap counts are estimates (src/incidents/README.md): say so, as Slack shows "≈".
+  const est = c.approximate ? '~' : '';
   const classes = incident.signatures.map((s) => s.errorClass).join(',') || '-';
-  return [
-    now.toISOString(),
-    e.event.padEnd(8),
-    incident.id,
-    `cluster=${e.cluster}`,
-    `runbook=${incident.runbookId}`,
-    `state=${incident.state}`,
-    `events=${c.events}`,
-    `occurrences=${c.occurrences}`,
-    `pods=${c.pods}`,
-    `nodes=${c.nodes}`,
-    `namespaces=${c.namespaces}`,
-    `failure=${classes}`,
-  ].join(' ');
+  // Names and classes come from the cluster: no escape sequence or line break of theirs reaches the terminal.
+  return terminalLine(
+    [
+      now.toISOString(),
+      e.event.padEnd(8),
+      incident.id,
+      `cluster=${e.cluster}`,
+      `runbook=${incident.runbookId}`,
+      `state=${incident.state}`,
+      `events=${est}${c.events}`,
+      `occurrences=${est}${c.occurrences}`,
+      `pods=${est}${c.pods}`,
+      `nodes=${est}${c.nodes}`,
+      `namespaces=${est}${c.namespaces}`,
+      `failure=${classes}`,
+    ].join(' '),
+  );
 }
 
 /** A cluster's watch status for stderr: only what an operator acts on. */
 export function statusLine(s: ClusterWatchStatus): string {
   const state = s.stream?.state ? ` stream=${s.stream.state}` : '';
   const error = s.lastError ? `: ${s.lastError}` : '';
-  return `cluster ${s.cluster}: ${s.role}${state}${error}`;
+  return terminalLine(`cluster ${s.cluster}: ${s.role}${state}${error}`);
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startHealthServer, type BotLifecycle, type HealthServer } from '../../src/bot/health.js';
 import type { ClusterWatchStatus } from '../../src/watch/watch-service.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const SECRET = 'xoxb-health-test-secret-token';
 
@@ -23,7 +24,7 @@ async function get(url: string, init: RequestInit = {}) {
 }
 
 beforeAll(async () => {
-  redis = new Redis('redis://127.0.0.1:6379');
+  redis = new Redis(TEST_REDIS_URL);
   // A client that is not connected (a failed connection attempt leaves ioredis timers that outlive the test).
   deadRedis = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true });
   await redis.ping();
@@ -70,7 +71,13 @@ describe('GET /readyz', () => {
     expect(await get(`${server.url}/readyz`)).toEqual({
       status: 503,
       type: 'application/json',
-      body: { ok: false, reason: 'the bot is starting', lifecycle: 'starting', clusters: [] },
+      body: {
+        ok: false,
+        reason: 'the bot is starting',
+        lifecycle: 'starting',
+        clusters: [],
+        slack: { paused: [] },
+      },
     });
 
     lifecycle = 'running';
@@ -102,6 +109,7 @@ describe('GET /readyz', () => {
           { cluster: 'prod', role: 'leader', stream: { state: 'watching', healthy: true, failures: 0 } },
           { cluster: 'edge', role: 'error', lastError: expect.stringContaining('401 Unauthorized') },
         ],
+        slack: { paused: [] },
       },
     });
     expect(JSON.stringify(ready.body)).not.toContain(SECRET);

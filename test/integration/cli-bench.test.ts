@@ -46,5 +46,15 @@ describe('flannel-ops bench --quick', () => {
     expect(compiled.code).toBe(1);
     expect(compiled.stderr).toContain('SLACK_BOT_TOKEN: required');
     expect(compiled.stderr).not.toMatch(/internal error|\n\s+at /);
+
+    // tsc copies no .lua file: the compiled loader finds every script (and its includes) all the same.
+    const lua = await run('node', [
+      '--input-type=module',
+      '-e',
+      "const m = await import('./dist/src/coordination/lua-scripts.js'); console.log(m.LUA_SCRIPTS.map((f) => m.luaScript(f).length).join(' '));",
+    ]);
+    const sizes = lua.stdout.trim().split(' ').map(Number);
+    expect(sizes.length).toBeGreaterThanOrEqual(11);
+    expect(sizes.every((n) => n > 50)).toBe(true);
   }, 300_000);
 });

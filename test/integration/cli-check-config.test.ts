@@ -3,6 +3,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startSimulator } from '../../src/sim/kube/simulator.js';
+import { freePort } from '../../src/util/net.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const ROOT = resolve(import.meta.dirname ?? '.', '../..');
 const BIN = join(ROOT, 'bin/flannel-ops.js');
@@ -22,7 +25,11 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, ...env }, timeout: 30000 },
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', HOME: dir, REDIS_URL: TEST_REDIS_URL, ...env },
+        timeout: 30000,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         done({ code, stdout, stderr });
@@ -89,7 +96,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('flannel-ops check-config', () => {
   it('prints a summary of a valid configuration and exits 0', async () => {
     const result = await run(
-      ['check-config', '--clusters', 'clusters.yaml', '--runbooks', RUNBOOKS],
+      ['check-config', '--offline', '--clusters', 'clusters.yaml', '--runbooks', RUNBOOKS],
       slackEnv,
     );
     expect(result.stderr).toBe('');
@@ -104,11 +111,13 @@ describe('flannel-ops check-config', () => {
     expect(out).toMatch(/staging: channel C0456STG, in-cluster/);
     expect(out).toMatch(/staging: .*no approvers/);
     expect(out).toMatch(/runbooks .*: \d+ runbooks? loaded \(.*flannel.*\)/);
+    expect(out).toMatch(/Redis redis:\/\/.*: answers \(Redis \d+\.\d+\.\d+, db 0\)/);
+    expect(out).not.toContain('API server answers'); // --offline
     expect(out).not.toContain(BOT);
   });
 
   it('reads the clusters file from FLANNEL_OPS_CLUSTERS when --clusters is not given', async () => {
-    const result = await run(['check-config', '--runbooks', RUNBOOKS], {
+    const result = await run(['check-config', '--offline', '--runbooks', RUNBOOKS], {
       ...slackEnv,
       FLANNEL_OPS_CLUSTERS: join(dir, 'clusters.yaml'),
     });
@@ -118,7 +127,7 @@ describe('flannel-ops check-config', () => {
 
   it('lists every error with file, field and reason, exits 1, and prints no stack trace', async () => {
     const broken = join(dir, 'broken.yaml');
-    const result = await run(['check-config', '--clusters', broken, '--runbooks', RUNBOOKS], {
+    const result = await run(['check-config', '--offline', '--clusters', broken, '--runbooks', RUNBOOKS], {
       SLACK_BOT_TOKEN: 'xoxp-9999-user-token-not-bot',
     });
     expect(result.code).toBe(1);
@@ -146,7 +155,10 @@ describe('flannel-ops check-config', () => {
       'missing-kc.yaml',
       'clusters:\n  - name: prod\n    kubeconfig: nowhere/config\n    context: prod-admin\n    channel: C0123PROD\n',
     );
-    const result = await run(['check-config', '--clusters', file, '--runbooks', RUNBOOKS], slackEnv);
+    const result = await run(
+      ['check-config', '--offline', '--clusters', file, '--runbooks', RUNBOOKS],
+      slackEnv,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `${file}: clusters[0].kubeconfig: kubeconfig not found: ${join(dir, 'nowhere/config')}\n`,
@@ -155,7 +167,7 @@ describe('flannel-ops check-config', () => {
 
   it('names a missing clusters file and a missing runbooks directory', async () => {
     const result = await run(
-      ['check-config', '--clusters', 'nope.yaml', '--runbooks', 'no-runbooks'],
+      ['check-config', '--offline', '--clusters', 'nope.yaml', '--runbooks', 'no-runbooks'],
       slackEnv,
     );
     expect(result.code).toBe(1);
@@ -168,7 +180,7 @@ describe('flannel-ops check-config', () => {
   });
 
   it('requires the Slack credentials unless --no-slack is given', async () => {
-    const args = ['check-config', '--clusters', 'clusters.yaml', '--runbooks', RUNBOOKS];
+    const args = ['check-config', '--offline', '--clusters', 'clusters.yaml', '--runbooks', RUNBOOKS];
     const strict = await run(args);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toContain('environment: SLACK_BOT_TOKEN: required');
@@ -189,5 +201,64 @@ describe('flannel-ops check-config', () => {
     expect(command.stdout).toContain('--clusters <file>');
     expect(command.stdout).toContain('--runbooks <dir>');
     expect(command.stdout).toContain('FLANNEL_OPS_CLUSTERS');
+  });
+
+  it('tries Redis and reports what it found: a missing database and nothing listening are errors', async () => {
+    const args = ['check-config', '--offline', '--clusters', 'clusters.yaml', '--runbooks', RUNBOOKS];
+    const noDb = await run(args, { ...slackEnv, REDIS_URL: `${TEST_REDIS_URL}/9999` });
+    expect(noDb.code).toBe(1);
+    expect(noDb.stderr).toMatch(/^REDIS_URL: Redis .*\/9999 refused: ERR DB index is out of range$/m);
+    const nowhere = `redis://127.0.0.1:${await freePort()}`;
+    const down = await run(args, { ...slackEnv, REDIS_URL: nowhere });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`REDIS_URL: Redis ${nowhere} not reachable: connect ECONNREFUSED`);
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("without --offline, asks each cluster's API server for its version", async () => {
+    const sim = await startSimulator({ scenario: 'healthy', port: 0, onError: () => undefined });
+    try {
+      const deadPort = await freePort();
+      const file = write(
+        'online.yaml',
+        `clusters:
+  - name: sim
+    kubeconfig: ${sim.kubeconfigPath}
+    channel: C0123SIM
+  - name: gone
+    kubeconfig: gone-kubeconfig
+    channel: C0123GONE
+`,
+      );
+      write(
+        'gone-kubeconfig',
+        `apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster: { server: "https://127.0.0.1:${deadPort}", insecure-skip-tls-verify: true }
+users:
+- name: u
+  user: { token: abc }
+contexts:
+- name: gone
+  context: { cluster: gone, user: u }
+current-context: gone
+`,
+      );
+      const result = await run(['check-config', '--clusters', file, '--runbooks', RUNBOOKS], slackEnv);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^cluster gone: API server not reachable: .*ECONNREFUSED/m);
+      expect(result.stderr).not.toMatch(/cluster sim/);
+      const simOnly = write(
+        'online-sim.yaml',
+        `clusters:\n  - name: sim\n    kubeconfig: ${sim.kubeconfigPath}\n    channel: C0123SIM\n`,
+      );
+      const ok = await run(['check-config', '--clusters', simOnly, '--runbooks', RUNBOOKS], slackEnv);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/sim: channel C0123SIM, .*\n\s+API server answers: Kubernetes v\d+\.\d+/);
+    } finally {
+      await sim.stop();
+    }
   });
 });

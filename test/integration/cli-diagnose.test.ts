@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const ROOT = resolve(import.meta.dirname ?? '.', '../..');
 const BIN = join(ROOT, 'bin/flannel-ops.js');
@@ -36,7 +37,7 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
         env: {
           PATH: process.env.PATH ?? '',
           HOME: dir,
-          REDIS_URL: 'redis://127.0.0.1:6379',
+          REDIS_URL: TEST_REDIS_URL,
           FLANNEL_OPS_KEY_PREFIX: PREFIX,
           ...env,
         },
@@ -73,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([healthy?.stop(), missing?.stop()]);
-  const redis = new Redis('redis://127.0.0.1:6379');
+  const redis = new Redis(TEST_REDIS_URL);
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
@@ -136,5 +137,16 @@ describe('flannel-ops diagnose', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/could not diagnose: Redis at redis:\/\/127\.0\.0\.1:1 is not reachable/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a --node the cluster does not have: exit 2 at once, naming the nodes it has', async () => {
+    const started = Date.now();
+    const result = await run(['diagnose', 'demo', '--node', 'ghost-node', '--clusters', clustersFile]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trimEnd()).toMatch(
+      /^flannel-ops: no node "ghost-node" in cluster "demo"; nodes are [a-z0-9-]+(, [a-z0-9-]+)*$/,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(Date.now() - started).toBeLessThan(20_000); // not the probe's 90 s
   });
 });

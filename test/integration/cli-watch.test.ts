@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
 import { waitFor } from '../helpers/wait.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const prefix = `t-cliwatch-${process.pid}`;
 let sim: Simulator;
@@ -63,7 +64,7 @@ afterAll(async () => {
   for (const p of procs) p.kill('SIGKILL');
   await sim.stop();
   rmSync(dir, { recursive: true, force: true });
-  const redis = new Redis('redis://127.0.0.1:6379');
+  const redis = new Redis(TEST_REDIS_URL);
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();

@@ -27,6 +27,7 @@ import { kubeconfigYaml, startSimulator, type Simulator } from '../../src/sim/ku
 import type { KubeObject, StoreChange } from '../../src/sim/kube/store.js';
 import { WatchService, type ClusterWatchStatus } from '../../src/watch/watch-service.js';
 import { waitFor } from '../helpers/wait.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const PREFIX = `t-deploy-${randomUUID().slice(0, 8)}`;
 const BOT_NAMESPACE = 'flannel-ops';
@@ -140,7 +141,7 @@ beforeAll(async () => {
   rendered = YAML.parseAllDocuments(result.stdout)
     .map((d) => d.toJS() as KubeObject)
     .filter(Boolean);
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   store = new IncidentStore({ redis, prefix: PREFIX });
 }, 60_000);
 

@@ -17,6 +17,7 @@ import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
 import { BUILTIN_SCENARIOS } from '../../src/sim/kube/scenario/builtin-names.js';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
 import { kubeClients } from '../../src/kube/clients.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const PREFIX = `t-diag-${randomUUID()}`;
 // Every built-in scenario: a new scenario file is covered as soon as it is listed.
@@ -30,7 +31,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 const clusterClients = new Map<string, KubeClients>();
 
 beforeAll(async () => {
-  redis = new Redis('redis://127.0.0.1:6379');
+  redis = new Redis(TEST_REDIS_URL);
   store = new IncidentStore({ redis, prefix: PREFIX });
 });
 

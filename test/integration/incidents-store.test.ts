@@ -8,8 +8,9 @@ import {
   IncidentStore,
   type SandboxSignalLike,
 } from '../../src/incidents/index.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const PREFIX = `test-incidents-${randomUUID()}`;
 const MINUTE = 60_000;
 
@@ -370,6 +371,35 @@ describe('memory bounds', () => {
     // Replays still change nothing.
     const replay = await capped.recordSignals('capped', 'flannel-sandbox', signals.slice(900));
     expect(replay!.change).toBe('unchanged');
+  });
+});
+
+describe('occurrences past the cap', () => {
+  it('a storm past the cap whose events keep counting up is estimated within a few percent, and flagged', async () => {
+    const capped = newStore({ maxTrackedMembers: 200 });
+    // 3,000 events, each delivered as its count grows (1, then 3, then 7: the watch coalesces some updates),
+    // as a relisting watch would, in batches mixing first sightings and updates.
+    const base = storm(3_000, { nodes: 20, pods: 900, namespaces: 3, uidPrefix: 'occ' });
+    const rounds = [1, 3, 7].map((count) => base.map((s) => ({ ...s, count })));
+    let last;
+    for (const round of rounds)
+      for (const batch of batches(round, 250))
+        last = await capped.recordSignals('occ', 'flannel-sandbox', batch);
+    const incident = last!.incident;
+    const exact = 3_000 * 7;
+    expect(incident.counts.approximate).toBe(true);
+    expect(Math.abs(incident.counts.occurrences - exact) / exact).toBeLessThan(0.03);
+    // Per class too (a third of the events are IP exhaustion).
+    const ipam = incident.signatures.find((s) => s.errorClass === 'ipam-exhausted')!;
+    expect(Math.abs(ipam.occurrences - exact / 3) / (exact / 3)).toBeLessThan(0.03);
+    expect(Math.abs(ipam.events - 1_000) / 1_000).toBeLessThan(0.03);
+    const sum = incident.signatures.reduce((n, s) => n + s.occurrences, 0);
+    expect(Math.abs(sum - incident.counts.occurrences) / exact).toBeLessThan(0.01);
+
+    // Replaying everything changes nothing.
+    for (const batch of batches(rounds[2]!, 500)) {
+      expect((await capped.recordSignals('occ', 'flannel-sandbox', batch))!.change).toBe('unchanged');
+    }
   });
 });
 

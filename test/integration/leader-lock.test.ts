@@ -7,8 +7,9 @@ import {
   watcherLockKey,
   type DeposeReason,
 } from '../../src/coordination/leader-lock.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const PREFIX = `test-leader-${randomUUID()}`;
 
 const connections: Redis[] = [];

@@ -301,6 +301,7 @@ describe('the health endpoints on the HTTP receiver', () => {
         clusters: [
           { cluster: 'demo', role: 'leader', stream: { state: 'watching', healthy: true, failures: 0 } },
         ],
+        slack: { paused: [] },
       },
     });
     expect(body).not.toContain(BOT_TOKEN);

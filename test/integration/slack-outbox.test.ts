@@ -7,10 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startSlackEmulator, type SlackEmulator } from '../../src/sim/slack/index.js';
 import { outboxWebClient, SlackOutbox } from '../../src/slack/outbox.js';
+import { startHealthServer } from '../../src/bot/health.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const BOT_TOKEN = 'xoxb-test-outbox-token';
 const CHANNEL = 'C0DEMO';
+const OTHER = 'C0OTHER';
 const prefix = `t-outbox-${randomUUID().slice(0, 8)}`;
 
 let slack: SlackEmulator;
@@ -19,9 +22,17 @@ let bull: Redis;
 const outboxes: SlackOutbox[] = [];
 
 beforeAll(async () => {
-  slack = await startSlackEmulator({ signingSecret: 'outbox-signing-secret', botToken: BOT_TOKEN, port: 0 });
-  redis = new Redis('redis://127.0.0.1:6379');
-  bull = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  slack = await startSlackEmulator({
+    signingSecret: 'outbox-signing-secret',
+    botToken: BOT_TOKEN,
+    port: 0,
+    channels: [
+      { id: CHANNEL, name: 'flannel-demo' },
+      { id: OTHER, name: 'flannel-other' },
+    ],
+  });
+  redis = new Redis(TEST_REDIS_URL);
+  bull = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 });
 
 afterEach(async () => {
@@ -38,7 +49,13 @@ afterAll(async () => {
 });
 
 async function outbox(
-  opts: { worker?: boolean; sub?: string; updateIntervalMs?: number; concurrency?: number } = {},
+  opts: {
+    worker?: boolean;
+    sub?: string;
+    updateIntervalMs?: number;
+    concurrency?: number;
+    maxPauseMs?: number;
+  } = {},
 ): Promise<SlackOutbox> {
   const o = new SlackOutbox({
     redis,
@@ -49,18 +66,28 @@ async function outbox(
     channelPacing: { intervalMs: 200, burst: 5 },
     backoffMs: 200,
     concurrency: opts.concurrency ?? 4,
+    ...(opts.maxPauseMs && { maxPauseMs: opts.maxPauseMs }),
   });
   outboxes.push(o);
   await o.start();
   return o;
 }
 
-const message = (text: string) => ({
-  channel: CHANNEL,
+const message = (text: string, channel = CHANNEL) => ({
+  channel,
   text,
   blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text } }],
 });
-const topLevel = (marker: string) => slack.messages(CHANNEL).filter((m) => m.text.includes(marker));
+const topLevel = (marker: string, channel = CHANNEL) =>
+  slack.messages(channel).filter((m) => m.text.includes(marker));
+
+/** Every job of the outbox has run: nothing waiting, delayed or active (a deterministic "it is done"). */
+async function drained(o: SlackOutbox): Promise<void> {
+  await waitFor('the outbox queue to drain', async () => {
+    const counts = await o.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+    return Object.values(counts).every((n) => n === 0);
+  });
+}
 const callsSince = (start: number) =>
   slack.calls().filter((c) => c.at >= start && c.method.startsWith('chat.'));
 
@@ -87,9 +114,11 @@ describe('slack outbox', () => {
     expect(calls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(2);
     expect(calls.length).toBeLessThanOrEqual(2 * (Math.ceil(elapsedS) + 3));
     // Stale updates (lower seq) are ignored.
+    const before = callsSince(0).length;
     await o.upsert('storm-root', { ...message('storm-root count=1 (stale)'), seq: 1 });
-    await sleep(1500);
+    await drained(o);
     expect(topLevel('storm-root')[0].text).toContain('count=10000');
+    expect(callsSince(0).length).toBe(before);
   });
 
   it('a reply queued before its parent lands in the parent thread', async () => {
@@ -102,14 +131,12 @@ describe('slack outbox', () => {
     expect(topLevel('thread-child')).toHaveLength(0);
   });
 
-  it('waits out a 429 (Retry-After) and loses nothing', async () => {
+  it('waits out a 429 (Retry-After) for the scope Slack limited and loses nothing', async () => {
     // One job at a time, so no call is already in flight when the 429 arrives.
     const o = await outbox({ sub: 'rl', updateIntervalMs: 100, concurrency: 1 });
-    await o.upsert('rl-0', message('rl-0 v1'));
-    await waitFor('first post', () => topLevel('rl-0').length === 1);
     const start = Date.now();
     slack.faults.rateLimitNext(1, 1);
-    const keys = ['rl-0', 'rl-1', 'rl-2', 'rl-3'];
+    const keys = ['rl-1', 'rl-2', 'rl-3'];
     for (const key of keys) await o.upsert(key, message(`${key} final`));
     await waitFor('every message with its latest content', () =>
       keys.every((key) => topLevel(key).length === 1 && topLevel(key)[0].text === `${key} final`),
@@ -119,8 +146,92 @@ describe('slack outbox', () => {
     expect(limited).toBeDefined();
     const after = calls.filter((c) => c.at > limited!.at);
     expect(after.length).toBeGreaterThanOrEqual(keys.length);
-    // Nothing was sent before Retry-After (1 s) passed.
+    // Nothing was posted to that channel before Retry-After (1 s) passed.
     expect(Math.min(...after.map((c) => c.at)) - limited!.at).toBeGreaterThanOrEqual(900);
+  });
+
+  it("a 429 asking for an hour holds back one channel's posts for the capped time only, others flow, /readyz shows it", async () => {
+    const o = await outbox({ sub: 'rl-cap', updateIntervalMs: 100, concurrency: 2, maxPauseMs: 2500 });
+    const health = await startHealthServer(
+      {
+        redis,
+        lifecycle: () => 'running',
+        statuses: () => [],
+        secrets: [],
+        slackPauses: () => o.pauses(),
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    try {
+      const start = Date.now();
+      slack.faults.rateLimitNext(1, 3600);
+      await o.upsert('cap-a', message('cap-a held back'));
+      await waitFor('the 429', () => callsSince(start).some((c) => c.status === 429));
+      const limitedAt = callsSince(start).find((c) => c.status === 429)!.at;
+
+      const ready = (await (await fetch(`${health.url}/readyz`)).json()) as {
+        slack: {
+          paused: Array<{ method: string; channel?: string; until: string; retryAfterSeconds: number }>;
+        };
+      };
+      expect(ready.slack.paused).toEqual([
+        { method: 'chat.postMessage', channel: CHANNEL, until: expect.any(String), retryAfterSeconds: 3600 },
+      ]);
+      expect(Date.parse(ready.slack.paused[0]!.until) - limitedAt).toBeLessThanOrEqual(2500 + 200);
+
+      // Another channel is not held back.
+      for (const key of ['cap-b1', 'cap-b2', 'cap-b3']) await o.upsert(key, message(`${key} flows`, OTHER));
+      await waitFor('the other channel', () => topLevel('cap-b', OTHER).length === 3);
+      expect(topLevel('cap-a')).toHaveLength(0);
+
+      // The limited channel gets its post once the capped pause is over: once, not an hour later.
+      await waitFor('the held-back post', () => topLevel('cap-a').length === 1, { timeoutMs: 10_000 });
+      const posted = callsSince(start).filter((c) => c.method === 'chat.postMessage' && c.status === 200);
+      const postedA = posted.find((c) => c.at > limitedAt && c.at - limitedAt >= 2400);
+      expect(postedA).toBeDefined();
+      expect(postedA!.at - limitedAt).toBeLessThan(6000);
+      await drained(o);
+      expect(topLevel('cap-a')).toHaveLength(1);
+      expect(await o.pauses()).toEqual([]);
+    } finally {
+      await health.close();
+    }
+  });
+
+  it('a 429 on chat.update does not hold back new posts in the same channel', async () => {
+    const o = await outbox({ sub: 'rl-upd', updateIntervalMs: 100, concurrency: 2, maxPauseMs: 3000 });
+    await o.upsert('upd-a', message('upd-a v1'));
+    await waitFor('first post', () => topLevel('upd-a').length === 1);
+    const start = Date.now();
+    slack.faults.rateLimitNext(1, 3600);
+    await o.upsert('upd-a', message('upd-a v2'));
+    await waitFor('the 429 on the update', () =>
+      callsSince(start).some((c) => c.status === 429 && c.method === 'chat.update'),
+    );
+    expect(await o.pauses()).toMatchObject([{ method: 'chat.update', retryAfterSeconds: 3600 }]);
+    await o.upsert('upd-new', message('upd-new post'));
+    await waitFor('the new post while updates wait', () => topLevel('upd-new').length === 1);
+    expect(topLevel('upd-a')[0]!.text).toBe('upd-a v1');
+    await waitFor('the update after the capped pause', () => topLevel('upd-a')[0]?.text === 'upd-a v2', {
+      timeoutMs: 10_000,
+    });
+    expect(topLevel('upd-a')).toHaveLength(1);
+  });
+
+  it('a pause outlives a restart only for its capped length', async () => {
+    const first = await outbox({ sub: 'rl-restart', concurrency: 1, maxPauseMs: 2000 });
+    const start = Date.now();
+    slack.faults.rateLimitNext(1, 3600);
+    await first.upsert('restart-a', message('restart-a after restart'));
+    await waitFor('the 429', () => callsSince(start).some((c) => c.status === 429));
+    await first.close();
+    outboxes.splice(outboxes.indexOf(first), 1);
+    const second = await outbox({ sub: 'rl-restart', concurrency: 1, maxPauseMs: 2000 });
+    expect((await second.pauses()).length).toBe(1);
+    await waitFor('the post after the capped pause', () => topLevel('restart-a').length === 1, {
+      timeoutMs: 8000,
+    });
+    expect(Date.now() - start).toBeLessThan(8000);
   });
 
   it('retries 5xx answers and posts exactly once', async () => {
@@ -137,7 +248,7 @@ describe('slack outbox', () => {
   it('keeps queued writes in Redis across a restart (nothing lost)', async () => {
     const producer = await outbox({ sub: 'crash', worker: false });
     await producer.upsert('crash-msg', message('crash-msg written while no worker ran'));
-    await sleep(300);
+    await waitFor('the job to wait in Redis', async () => (await producer.queue.getWaitingCount()) === 1);
     expect(topLevel('crash-msg')).toHaveLength(0);
     await producer.close();
     outboxes.splice(outboxes.indexOf(producer), 1);

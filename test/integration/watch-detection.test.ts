@@ -15,7 +15,8 @@ import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js'
 import type { KubeObject } from '../../src/sim/kube/store.js';
 import type { IncidentEvent } from '../../src/watch/cluster-watcher.js';
 import { WatchService, type ClusterWatchStatus } from '../../src/watch/watch-service.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const runbooks = loadRunbooks(shippedRunbooksDir());
 const prefix = `t-watch-${randomUUID().slice(0, 8)}`;
@@ -24,7 +25,7 @@ let store: IncidentStore;
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(() => {
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   store = new IncidentStore({ redis, prefix });
 });
 
@@ -107,6 +108,25 @@ async function countsMatch(cluster: string, want: ReturnType<typeof expectedCoun
   );
 }
 
+/** One Flannel sandbox failure created now (a marker that the watch has read everything before it). */
+function controlEvent(sim: Simulator, namespace: string): void {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  sim.store.create({
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: `marker.${randomUUID().slice(0, 8)}`, namespace },
+    involvedObject: { kind: 'Pod', namespace, name: 'marker-pod', uid: randomUUID(), apiVersion: 'v1' },
+    reason: 'FailedCreatePodSandBox',
+    type: 'Warning',
+    message:
+      'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "0123abcd": plugin type="flannel" failed (add): loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory',
+    source: { component: 'kubelet', host: 'node-1' },
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  });
+}
+
 describe('detection against the simulator', () => {
   it('flannel-missing opens exactly one incident with the counts of the sandbox failures', async () => {
     const sim = await simulator('flannel-missing');
@@ -138,17 +158,27 @@ describe('detection against the simulator', () => {
     });
     const { statuses } = watch([clusterFor('hl', sim.kubeconfigPath)]);
     await waitFor('the watch to be open', () => statuses.some((s) => s.stream?.state === 'watching'));
-    await sleep(500);
-    expect(await incidentsOf('hl')).toHaveLength(0);
+    // A later sandbox failure as a marker: once it is counted, everything before it was read too.
+    controlEvent(sim, 'default');
+    await waitFor('the marker incident', async () => (await incidentsOf('hl')).length > 0);
+    const list = await incidentsOf('hl');
+    expect(list).toHaveLength(1);
+    expect(list[0].counts).toMatchObject({ events: 1, pods: 1 });
+    expect(list[0].signatures.map((x) => x.errorClass)).toEqual(['subnet-env-missing']);
   });
 
   it('ignored namespaces open nothing', async () => {
     const sim = await simulator('flannel-missing');
     const namespaces = sim.store.list('Namespace').map((n) => n.metadata.name);
+    expect(expectedCounts(sim).events).toBeGreaterThan(0);
     const { statuses } = watch([clusterFor('ign', sim.kubeconfigPath, { ignoreNamespaces: namespaces })]);
     await waitFor('the watch to be open', () => statuses.some((s) => s.stream?.state === 'watching'));
-    await sleep(500);
-    expect(await incidentsOf('ign')).toHaveLength(0);
+    // A marker in a namespace that is not ignored: when it is counted, the ignored ones were read and dropped.
+    controlEvent(sim, 'not-ignored');
+    await waitFor('the marker incident', async () => (await incidentsOf('ign')).length > 0);
+    const list = await incidentsOf('ign');
+    expect(list).toHaveLength(1);
+    expect(list[0].counts).toMatchObject({ events: 1, namespaces: 1 });
   });
 
   it('a storm of 10,000 events, a dropped watch, a forced 410 and a restart still make one incident', async () => {

@@ -40,7 +40,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
       `                     ${demo.scenario.description}`,
       `  kubeconfig:        ${demo.kubeconfig}`,
       `                     kubectl --kubeconfig ${demo.kubeconfig} get pods -A`,
-      `  redis:             ${demo.redis}`,
+      `  redis:             ${demo.redis} (keys under ${demo.keyPrefix}:, deleted on exit)`,
       '',
       'In the page: watch the incident thread appear and the diagnosis complete, switch user (Alice, Bob, Mallory),',
       'and type /flannel help, /flannel status or /flannel diagnose demo in the message box.',
@@ -49,6 +49,12 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
     ].join('\n'),
   );
   await untilSignal();
-  say('stopping…');
+  say('stopping… (Ctrl-C again to force)');
+  // A second Ctrl-C exits at once; the private redis-server is killed on exit (see private-redis.ts).
+  const force = () => process.exit(130);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
   await demo.stop();
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
 }

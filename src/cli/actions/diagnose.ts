@@ -13,6 +13,7 @@ import { kubeClientsFactory } from '../../kube/clients.js';
 import { assertRedisReachable } from '../../coordination/queue-connection.js';
 import { loadRunbooks } from '../../runbooks/load.js';
 import { UserError } from '../../util/errors.js';
+import { terminalJson } from '../../util/sanitize.js';
 import { resolveClustersPath, resolveRunbooksDir } from '../options.js';
 import { untilSignal } from '../signals.js';
 
@@ -100,7 +101,7 @@ export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Pr
     const diagnosis = await Promise.race([run, interrupted]);
     view.finish();
     process.stdout.write(
-      flags.json ? `${JSON.stringify(diagnosis, null, 2)}\n` : formatDiagnosisReport(diagnosis),
+      flags.json ? `${terminalJson(JSON.stringify(diagnosis, null, 2))}\n` : formatDiagnosisReport(diagnosis),
     );
     return diagnoseExitCode(diagnosis);
   } finally {

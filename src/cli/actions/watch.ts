@@ -6,6 +6,7 @@ import { kubeConfigForCluster } from '../../kube/kubeconfig.js';
 import { loadRunbooks } from '../../runbooks/load.js';
 import { log } from '../../util/log.js';
 import { incidentEventJson, incidentEventLine, statusLine } from '../../watch/format.js';
+import { terminalJson } from '../../util/sanitize.js';
 import { WatchService } from '../../watch/watch-service.js';
 import type { IncidentEvent } from '../../watch/cluster-watcher.js';
 import { followLifecycle } from '../../lifecycle/event-stream.js';
@@ -33,7 +34,9 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
   const redis = createRedis(env.redisUrl);
   const store = new IncidentStore({ redis, prefix: env.keyPrefix });
   const print = (e: IncidentEvent) =>
-    process.stdout.write(`${opts.json ? JSON.stringify(incidentEventJson(e)) : incidentEventLine(e)}\n`);
+    process.stdout.write(
+      `${opts.json ? terminalJson(JSON.stringify(incidentEventJson(e))) : incidentEventLine(e)}\n`,
+    );
   const service = new WatchService({
     clusters,
     runbooks,

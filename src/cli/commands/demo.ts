@@ -17,7 +17,7 @@ export const registerDemo: RegisterCommand = (program: Command) => {
     .option('--port <port>', 'port of the Slack emulator page (0 = any free port)', '3100')
     .option(
       '--ready-file <file>',
-      'write {"slack","kubeconfig","cluster","channel"} as JSON here once everything is up',
+      'write {"slack","kubeconfig","cluster","channel","keyPrefix"} as JSON here once everything is up',
     );
   addRunbooksOption(cmd);
   // The implementation is loaded on use, so `--help` and other commands do not pay for its imports.

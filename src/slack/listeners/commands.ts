@@ -24,8 +24,11 @@ const logger = log.child({ module: 'slack-commands' });
 
 export const FLANNEL_COMMAND = '/flannel';
 
+/** Longest /flannel text read (every real command is far shorter). */
+export const MAX_COMMAND_TEXT = 4000;
+
 const commandSchema = z.object({
-  text: z.string().max(4000).default(''),
+  text: z.string().max(MAX_COMMAND_TEXT).default(''),
   user_id: z.string().regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id'),
   channel_id: z.string().regex(/^[CDG][A-Z0-9]+$/, 'must be a Slack channel id'),
   trigger_id: z.string().max(255).optional(),
@@ -47,6 +50,13 @@ const ephemeral = (message: SlackMessage) => ({ response_type: 'ephemeral' as co
 
 export function registerCommands(app: App, deps: CommandDeps): void {
   app.command(FLANNEL_COMMAND, async ({ command, ack, respond }) => {
+    const rawText = (command as { text?: unknown }).text;
+    if (typeof rawText === 'string' && rawText.length > MAX_COMMAND_TEXT) {
+      await ack(
+        ephemeral(renderCommandError(`That command is too long (max ${MAX_COMMAND_TEXT} characters).`)),
+      );
+      return;
+    }
     const parsed = commandSchema.safeParse(command);
     if (!parsed.success) {
       await ack(

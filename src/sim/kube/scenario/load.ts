@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
+import { yamlToJs } from '../../../config/yaml-file.js';
 import type { z } from 'zod';
 import { UserError } from '../../../util/errors.js';
 import { formatIpv4, parseIpv4OrThrow } from '../../../util/ipv4.js';
@@ -90,7 +91,9 @@ export function parseScenario(text: string, source: string): Scenario {
       `scenario file ${source}: invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`,
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 10000 });
+  const js = yamlToJs(doc, 10000);
+  if (!js.ok) throw new UserError(`scenario file ${source}: ${js.reason}`);
+  const raw: unknown = js.value;
   const valueAt = (p: readonly PropertyKey[]): unknown =>
     p.reduce<unknown>(
       (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
