@@ -1,79 +1,18 @@
 /**
  * Plans in Redis: one hash per plan version, `{p}:incident:{id}:plan:{version}`:
  *   doc                 the IncidentPlan (JSON, written once)
- *   s:<stepId>          the step's state (JSON StepState), changed only by the Lua scripts below
+ *   s:<stepId>          the step's state (JSON StepState), changed only by the Lua scripts (lifecycle/lua/plan-*.lua)
  *   e:<stepId>:<node>   the execution record of one node ('*' for cluster actions): HSETNX'd before the
  *                       action runs, so a step killed mid-way is resumed or reported, never run twice
  * The incident's `x:planVersion` says which version is current: decisions on any other are refused.
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { defineLuaCommands } from '../coordination/lua-scripts.js';
 import { IncidentKeys } from '../incidents/keys.js';
 import type { IncidentPlan, NodeOutcome, PlanView, StepState, StepStatus } from './types.js';
 
 const PLAN_TTL_SECONDS = 30 * 86_400;
-
-/**
- * Approve or reject one step, atomically: only on the incident's current plan version, only while the step
- * awaits approval, one decision per person. KEYS: plan hash, incident hash.
- * ARGV: version, stepId, user, nowMs, 'approve'|'reject', required approvals.
- * Returns {outcome, stepJSON?}: outcome is approved | recorded | rejected | duplicate | state | superseded | unknown-step.
- */
-const DECIDE_LUA = `
-local cur = redis.call('HGET', KEYS[2], 'x:planVersion')
-if cur ~= ARGV[1] then return {'superseded', cur or ''} end
-local raw = redis.call('HGET', KEYS[1], 's:' .. ARGV[2])
-if not raw then return {'unknown-step', ''} end
-local st = cjson.decode(raw)
-if st.state ~= 'awaiting' then return {'state', raw} end
-local approvals = st.approvals
-if type(approvals) ~= 'table' then approvals = {} end
-for _, a in ipairs(approvals) do
-  if a.user == ARGV[3] then return {'duplicate', raw} end
-end
-local outcome
-if ARGV[5] == 'reject' then
-  st.state = 'rejected'
-  st.rejectedBy = { user = ARGV[3], at = tonumber(ARGV[4]) }
-  outcome = 'rejected'
-else
-  approvals[#approvals + 1] = { user = ARGV[3], at = tonumber(ARGV[4]) }
-  st.approvals = approvals
-  if #approvals >= tonumber(ARGV[6]) then st.state = 'approved'; outcome = 'approved' else outcome = 'recorded' end
-end
-local out = cjson.encode(st)
-redis.call('HSET', KEYS[1], 's:' .. ARGV[2], out)
-return {outcome, out}
-`;
-
-/**
- * Moves a step between states (compare-and-set) and merges fields. KEYS: plan hash.
- * ARGV: stepId, allowed current states (comma separated), new state, patch JSON (fields to set).
- * Returns {'ok', json} | {'state', json}.
- */
-const STEP_LUA = `
-local raw = redis.call('HGET', KEYS[1], 's:' .. ARGV[1])
-if not raw then return {'state', ''} end
-local st = cjson.decode(raw)
-if not string.find(',' .. ARGV[2] .. ',', ',' .. st.state .. ',', 1, true) then return {'state', raw} end
-st.state = ARGV[3]
-for k, v in pairs(cjson.decode(ARGV[4])) do st[k] = v end
-local out = cjson.encode(st)
-redis.call('HSET', KEYS[1], 's:' .. ARGV[1], out)
-return {'ok', out}
-`;
-
-/** Records one node's outcome in the step's state. KEYS: plan hash. ARGV: stepId, node, outcome JSON. */
-const NODE_LUA = `
-local raw = redis.call('HGET', KEYS[1], 's:' .. ARGV[1])
-if not raw then return false end
-local st = cjson.decode(raw)
-if type(st.nodes) ~= 'table' then st.nodes = {} end
-st.nodes[ARGV[2]] = cjson.decode(ARGV[3])
-local out = cjson.encode(st)
-redis.call('HSET', KEYS[1], 's:' .. ARGV[1], out)
-return out
-`;
 
 interface PlanScripts {
   flannelOpsPlanDecide(...args: (string | number)[]): Promise<[string, string]>;
@@ -120,9 +59,11 @@ export class PlanStore {
 
   constructor(redis: Redis, prefix: string) {
     this.keys = new IncidentKeys(prefix);
-    redis.defineCommand('flannelOpsPlanDecide', { numberOfKeys: 2, lua: DECIDE_LUA });
-    redis.defineCommand('flannelOpsPlanStep', { numberOfKeys: 1, lua: STEP_LUA });
-    redis.defineCommand('flannelOpsPlanNode', { numberOfKeys: 1, lua: NODE_LUA });
+    defineLuaCommands(redis, {
+      flannelOpsPlanDecide: { file: 'lifecycle/lua/plan-decide.lua', keys: 2 },
+      flannelOpsPlanStep: { file: 'lifecycle/lua/plan-step.lua', keys: 1 },
+      flannelOpsPlanNode: { file: 'lifecycle/lua/plan-node.lua', keys: 1 },
+    });
     this.redis = redis as Redis & PlanScripts;
   }
 

@@ -3,20 +3,7 @@
  * per key (per user, per cluster), `limit` per minute with bursts up to `limit`. Returns how long to wait.
  */
 import type { Redis } from 'ioredis';
-
-// Books the request and returns 0, or returns the ms until it would be allowed (booking nothing).
-const GCRA_LUA = `
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1])) or 0
-if tat < now then tat = now end
-local newTat = tat + interval
-local ahead = newTat - now
-if ahead > interval * burst then return ahead - interval * burst end
-redis.call('SET', KEYS[1], newTat, 'PX', math.ceil(interval * burst + 1000))
-return 0
-`;
+import { defineLuaCommands } from '../coordination/lua-scripts.js';
 
 interface RateScripts {
   flannelOpsRateLimit(key: string, now: number, interval: number, burst: number): Promise<number>;
@@ -30,7 +17,7 @@ export class RateLimiter {
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {
-    redis.defineCommand('flannelOpsRateLimit', { numberOfKeys: 1, lua: GCRA_LUA });
+    defineLuaCommands(redis, { flannelOpsRateLimit: { file: 'lifecycle/lua/rate-limit.lua', keys: 1 } });
     this.redis = redis as Redis & RateScripts;
   }
 

@@ -105,6 +105,10 @@ export function outboxWebClient(token: string, slackApiUrl?: string): WebClient 
 const STALE_QUEUED_MS = 10 * 60_000;
 // Replies wait this long for their parent's ts before giving up.
 const PARENT_WAIT_MS = 10 * 60_000;
+// How long a thread remembers its newest reply (replies queued later are posted after it).
+const TAIL_TTL_SECONDS = 7 * 86_400;
+// A post whose answer never came (the process died while Slack had it): look for it this far back.
+const ORPHAN_LOOKBACK_SECONDS = 120;
 const LOCK_MS = 30_000;
 
 interface OutboxScripts {
@@ -145,7 +149,7 @@ export class SlackOutbox {
     this.maxPauseMs = opts.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS;
     const redis = opts.redis as Redis & OutboxScripts;
     defineLuaCommands(redis, {
-      slackOutboxUpsert: { file: 'slack/lua/outbox-upsert.lua', keys: 1 },
+      slackOutboxUpsert: { file: 'slack/lua/outbox-upsert.lua', keys: 2 },
       slackOutboxCommit: { file: 'slack/lua/outbox-commit.lua', keys: 1 },
       slackOutboxPace: { file: 'slack/lua/outbox-pace.lua', keys: 1 },
       slackOutboxUnlock: { file: 'coordination/lua/release-if-owner.lua', keys: 1 },
@@ -209,8 +213,10 @@ export class SlackOutbox {
     const now = Date.now();
     const payload = JSON.stringify({ text: input.text, blocks: input.blocks });
     const thread = input.thread;
+    const threadKey = thread && 'key' in thread ? thread.key : '';
     const lastAt = await this.redis.slackOutboxUpsert(
       this.msgKey(key),
+      `${this.opts.prefix}:slack:tail:${threadKey || '-'}`,
       input.channel,
       thread && 'key' in thread ? thread.key : '',
       thread && 'ts' in thread ? thread.ts : '',
@@ -220,6 +226,8 @@ export class SlackOutbox {
       now,
       STALE_QUEUED_MS,
       input.after ?? '',
+      key,
+      TAIL_TTL_SECONDS,
     );
     if (lastAt < 0) return; // stale (-1) or a pending job will pick it up (-2)
     await this.enqueueMessage(key, lastAt > 0 ? Math.max(0, lastAt + this.updateIntervalMs - now) : 0);
@@ -269,7 +277,10 @@ export class SlackOutbox {
         final,
         err: err.message,
       });
-      // Free the message so the next upsert queues a new job instead of waiting for the stale timeout.
+      // Free the message so the next upsert queues a new job instead of waiting for the stale timeout; a reply
+      // queued after it in its thread no longer waits for it.
+      if (final && job.data.kind === 'message')
+        void this.redis.hset(this.msgKey(job.data.key), 'failed', '1');
       if (final && job.data.kind === 'message')
         void this.redis.hset(this.msgKey(job.data.key), 'queuedAt', '0');
     });
@@ -350,9 +361,12 @@ export class SlackOutbox {
       }
     }
     if (!m.ts && m.afterKey && (await this.redis.exists(this.msgKey(m.afterKey)))) {
-      // The earlier message exists but has no ts yet: wait for it, unless that is taking too long.
-      const earlierTs = await this.redis.hget(this.msgKey(m.afterKey), 'ts');
-      if (!earlierTs && Date.now() - job.timestamp < PARENT_WAIT_MS) return this.delay(job, token, 300);
+      // The earlier message exists but has no ts yet: wait for it, unless it failed for good or that is
+      // taking too long.
+      const [earlierTs, earlierFailed] = await this.redis.hmget(this.msgKey(m.afterKey), 'ts', 'failed');
+      if (!earlierTs && !earlierFailed && Date.now() - job.timestamp < PARENT_WAIT_MS) {
+        return this.delay(job, token, 300);
+      }
     }
     // A 429 on this message's method (and channel, for posts) holds back this job only.
     const method = m.ts ? 'chat.update' : 'chat.postMessage';
@@ -373,7 +387,7 @@ export class SlackOutbox {
         await this.callSlack(
           'chat.update',
           m.channel,
-          () => client.chat.update({ channel: m.channel, ts: ts!, ...asArgs(message) }),
+          () => client.chat.update({ channel: m.channel, ts: ts!, ...asArgs(message, key) }),
           message,
           (plain) => client.chat.update({ channel: m.channel, ts: ts!, ...plain }),
         );
@@ -384,7 +398,15 @@ export class SlackOutbox {
       }
     }
     let posted: string | undefined;
-    if (!ts) {
+    let adopted = false;
+    if (!ts && m.posting) {
+      // An earlier attempt sent this post and died before Slack's answer: if Slack has it, adopt it.
+      posted = await this.findOrphan(client, key, m.channel, threadTs, Number(m.posting));
+      adopted = !!posted;
+      if (adopted) logger.info('adopted a message posted before a crash', { key });
+    }
+    if (!ts && !posted) {
+      await this.redis.hset(hashKey, 'posting', String(Date.now()));
       const post = (body: { text: string; blocks?: unknown }) =>
         client.chat.postMessage({
           channel: m.channel,
@@ -394,16 +416,50 @@ export class SlackOutbox {
       const result = await this.callSlack(
         'chat.postMessage',
         m.channel,
-        () => post(asArgs(message)),
+        () => post(asArgs(message, key)),
         message,
         post,
       );
       posted = typeof result?.ts === 'string' ? result.ts : undefined;
       if (!posted) throw new Error('chat.postMessage returned no ts');
     }
-    const more = await this.redis.slackOutboxCommit(hashKey, version, posted ?? '', Date.now());
+    // An adopted orphan carries the content of the attempt that died: count it as older, so the latest
+    // content is sent over it.
+    const sent = adopted ? version - 1 : version;
+    const more = await this.redis.slackOutboxCommit(hashKey, sent, posted ?? '', Date.now());
     if (posted) this.opts.onPosted?.(key, { channel: m.channel, ts: posted });
     if (more === 1) await this.enqueueMessage(key, this.updateIntervalMs);
+  }
+
+  /**
+   * The message an attempt that died mid-post left in Slack: ours (bot user), its first block marked with
+   * this key, posted since that attempt began. Needs the channels:history scope (groups:history for private
+   * channels); without it the post is repeated, as before.
+   */
+  private async findOrphan(
+    client: WebClient,
+    key: string,
+    channel: string,
+    threadTs: string | undefined,
+    sinceMs: number,
+  ): Promise<string | undefined> {
+    const oldest = String(Math.floor(sinceMs / 1000) - ORPHAN_LOOKBACK_SECONDS);
+    try {
+      const answer = threadTs
+        ? await client.conversations.replies({ channel, ts: threadTs, oldest, limit: 200 })
+        : await client.conversations.history({ channel, oldest, limit: 200 });
+      const marker = blockMarker(key);
+      const found = (answer.messages ?? []).find(
+        (msg) => (msg.blocks as Array<{ block_id?: string }> | undefined)?.[0]?.block_id === marker,
+      );
+      return typeof found?.ts === 'string' ? found.ts : undefined;
+    } catch (err) {
+      logger.warn('could not look for a message posted before a crash; posting it again', {
+        key,
+        err: platformError(err) ?? (err as Error)?.message,
+      });
+      return undefined;
+    }
   }
 
   /**
@@ -487,6 +543,16 @@ function platformError(err: unknown): string | undefined {
   return e?.code === ErrorCode.PlatformError ? e.data?.error : undefined;
 }
 
-function asArgs(message: SlackMessage): { text: string; blocks?: never } {
-  return { text: message.text, ...(message.blocks.length > 0 && { blocks: message.blocks as never }) };
+function asArgs(message: SlackMessage, key?: string): { text: string; blocks?: never } {
+  if (message.blocks.length === 0) return { text: message.text };
+  // The first block carries the message's key, so a post whose answer was lost can be found again.
+  const blocks = key
+    ? [{ ...message.blocks[0], block_id: blockMarker(key) }, ...message.blocks.slice(1)]
+    : message.blocks;
+  return { text: message.text, blocks: blocks as never };
+}
+
+/** block_id of a message's first block: `fo:` and its logical key (Slack allows 255 characters). */
+export function blockMarker(key: string): string {
+  return `fo:${key}`.slice(0, 255);
 }

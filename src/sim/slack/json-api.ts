@@ -55,6 +55,16 @@ const faultsBodySchema = z.object({
   fail_next: z
     .object({ count: z.number().int().min(0), status: z.number().int().min(400).max(599) })
     .optional(),
+  slow_next: z
+    .object({
+      count: z.number().int().min(0),
+      ms: z.number().int().min(0).max(600_000),
+      method: z
+        .string()
+        .regex(/^[a-z]+(\.[a-zA-Z]+)+$/)
+        .optional(),
+    })
+    .optional(),
   reset: z.boolean().optional(),
 });
 const requestUrlBodySchema = z.object({
@@ -158,6 +168,8 @@ export class JsonApi {
         if (body.rate_limit_next)
           this.deps.faults.rateLimitNext(body.rate_limit_next.count, body.rate_limit_next.retry_after);
         if (body.fail_next) this.deps.faults.failNext(body.fail_next.count, body.fail_next.status);
+        if (body.slow_next)
+          this.deps.faults.slowNext(body.slow_next.count, body.slow_next.ms, body.slow_next.method);
         return { status: 200, body: { ok: true } };
       }
       case 'POST request-url': {

@@ -41,6 +41,7 @@ async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
     const rawBody = method === 'GET' ? url.searchParams.toString() : await readBody(req);
     const contentType = method === 'GET' ? 'application/x-www-form-urlencoded' : req.headers['content-type'];
     const result = deps.webApi.handle(path.slice('/api/'.length), req.headers, contentType, rawBody);
+    if (result.delayMs) await new Promise((r) => setTimeout(r, result.delayMs));
     return sendJson(res, result.status, result.body, result.headers);
   }
   if (path === '/emulator/api/events' && method === 'GET')

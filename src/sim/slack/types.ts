@@ -80,6 +80,8 @@ export interface SlackFaults {
   rateLimitNext(count: number, retryAfterSeconds: number): void;
   /** The next `count` Web API calls answer HTTP `status` (default 500). */
   failNext(count: number, status?: number): void;
+  /** The next `count` calls (of `method`, or any) happen, but their answer comes `ms` later. */
+  slowNext(count: number, ms: number, method?: string): void;
   reset(): void;
 }
 

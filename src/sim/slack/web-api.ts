@@ -14,6 +14,8 @@ export interface WebApiResult {
   status: number;
   headers: Record<string, string>;
   body: unknown;
+  /** Hold the answer back this long (an injected slow answer). */
+  delayMs?: number;
 }
 
 export interface WebApiDeps {
@@ -156,12 +158,14 @@ export class WebApi {
   ): WebApiResult {
     let params: Params = {};
     let result: WebApiResult;
+    const delayMs = this.deps.faults.takeDelay(method);
     try {
       params = parseParams(contentType, rawBody);
       result = this.answer(method, headers, params);
     } catch (err) {
       result = this.errorResult(err);
     }
+    if (delayMs > 0) result = { ...result, delayMs };
     const body = result.body as { ok?: boolean; error?: string } | undefined;
     this.received.push({
       method,
