@@ -194,13 +194,23 @@ export class IncidentLifecycle {
     if (e.event === 'resolved') return;
     const fresh = e.event === 'opened' || e.event === 'reopened';
     let incident = e.incident;
-    const page = fresh ? await this.pageTargets(cluster.paging.notify) : undefined;
-    if (fresh) {
-      // Whom it paged stays on the incident (the root keeps the mention; a re-open pages afresh).
-      await this.opts.store.setExtras(incident.id, { page: page ?? null, ack: null });
+    if (e.event === 'reopened') {
+      // A re-opened incident pages afresh (the root was posted long ago: a reply notifies), and whoever
+      // acknowledged the last round is not taken to be on this one.
+      await this.opts.store.setExtras(incident.id, { ack: null });
       incident = (await this.opts.store.get(incident.id)) ?? incident;
+      const targets = await this.pageTargets(cluster.paging.notify);
+      if (targets) {
+        await this.emit({
+          type: 'page',
+          incident,
+          level: 0,
+          targets,
+          reason: 're-opened: the failure is back',
+        });
+      }
     }
-    await this.emitIncident(incident, fresh ? (e.event as 'opened' | 'reopened') : 'updated', page);
+    await this.emitIncident(incident, fresh ? (e.event as 'opened' | 'reopened') : 'updated');
     if (!fresh || incident.state !== 'open') return;
     await this.scheduleEscalation(incident, cluster, 0);
     await this.beginDiagnosis(incident, {
@@ -484,7 +494,7 @@ export class IncidentLifecycle {
         if (!moved) return;
         const data: RunStepJob = { incidentId, version, stepId: step.id };
         await this.queue.add('run-step', data, { jobId: jobIds.runStep(data) });
-        if (moved !== incident) await this.emitIncident(moved, 'state', undefined, view);
+        if (moved !== incident) await this.emitIncident(moved, 'state', view);
         return;
       }
       // awaiting approval
@@ -495,13 +505,13 @@ export class IncidentLifecycle {
         'bot',
         `step ${step.index} needs approval`,
       );
-      if (moved && moved !== incident) await this.emitIncident(moved, 'state', undefined, view);
+      if (moved && moved !== incident) await this.emitIncident(moved, 'state', view);
       return;
     }
     const ran = view.plan.steps.filter((s) => ['done', 'failed'].includes(view.states[s.id]?.state ?? ''));
     if (ran.length === 0) {
       // Nothing ran (report-only, or every step rejected): a person has to act; say so on the root.
-      await this.emitIncident(incident, 'state', undefined, view);
+      await this.emitIncident(incident, 'state', view);
       return;
     }
     await this.beginDiagnosis(incident, {
@@ -736,8 +746,7 @@ export class IncidentLifecycle {
         'bot',
         `verification could not finish: ${reason}`,
       );
-      if (moved)
-        await this.emitIncident(moved, 'state', undefined, await this.plans.get(incident.id, version));
+      if (moved) await this.emitIncident(moved, 'state', await this.plans.get(incident.id, version));
     }
   }
 
@@ -864,7 +873,7 @@ export class IncidentLifecycle {
     });
     const superseded = version > 1 ? await this.plans.get(incident.id, version - 1) : undefined;
     await this.emit({ type: 'plan', incident: moved, view, ...(superseded && { superseded }) });
-    await this.emitIncident(moved, 'state', undefined, view);
+    await this.emitIncident(moved, 'state', view);
     await this.advance(incident.id, version);
   }
 
@@ -1220,10 +1229,13 @@ export class IncidentLifecycle {
     }
   }
 
+  /**
+   * The incident as its root shows it, with what is next and whom it pages. Every render carries the page
+   * (computed from the configuration, cached), so whichever render is posted first notifies them.
+   */
   private async emitIncident(
     incident: Incident,
     change: Extract<LifecycleEvent, { type: 'incident' }>['change'],
-    page?: PageTargets,
     view?: PlanView,
   ): Promise<void> {
     const version = Number(incident.extras.planVersion ?? 0);
@@ -1232,6 +1244,8 @@ export class IncidentLifecycle {
       (version > 0 && !isTerminalState(incident.state)
         ? await this.plans.get(incident.id, version)
         : undefined);
+    const cluster = this.cluster(incident.cluster);
+    const page = cluster ? await this.pageTargets(cluster.paging.notify).catch(() => undefined) : undefined;
     await this.emit({
       type: 'incident',
       incident,

@@ -74,7 +74,7 @@ export class SlackThreadSink implements LifecycleSink {
   async handle(e: LifecycleEvent): Promise<void> {
     switch (e.type) {
       case 'incident':
-        return this.root(e.incident, e.next);
+        return this.root(e.incident, e.next, e.page);
       case 'diagnosis-started':
         if (e.purpose !== 'report') return;
         return this.reportRoot(e.cluster, e.diagnosisId, e.requestedBy, e.node, 'running');
@@ -136,7 +136,7 @@ export class SlackThreadSink implements LifecycleSink {
     }
   }
 
-  private async root(incident: Incident, next?: string): Promise<void> {
+  private async root(incident: Incident, next?: string, page?: PageTargets): Promise<void> {
     const channel = this.channelOf(incident.cluster);
     if (!channel) return;
     const acked = !!(incident.extras.ack as { user?: string } | null | undefined)?.user;
@@ -144,7 +144,6 @@ export class SlackThreadSink implements LifecycleSink {
       acked || isTerminalState(incident.state)
         ? undefined
         : await this.opts.issueButton({ kind: 'ack', incidentId: incident.id });
-    const page = (incident.extras.page as PageTargets | null | undefined) ?? undefined;
     await this.opts.outbox.upsert(incidentRootKey(incident.id), {
       channel,
       seq: incident.version,

@@ -3,7 +3,7 @@
  * emulator), then headless Chromium on the page it prints. The test reads only what a person sees.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,19 +87,83 @@ it('shows the incident, the diagnosis completing, the verdict and the plan', asy
     .first()
     .waitFor();
   await thread
-    .getByText(/Re-apply the Flannel manifest/)
+    .getByText(/Install Flannel v0\.28\.9/)
     .first()
     .waitFor();
   await expect(thread.getByText(/high risk/).count()).resolves.toBeGreaterThan(0);
-  // The root message shows the state the incident reached.
+  // The root message pages the on-call group and says what it needs.
   await root
     .first()
-    .getByText(/Awaiting approval/)
+    .getByText(/Needs 2 approvals: Install Flannel/)
     .first()
     .waitFor({ timeout: 30_000 });
+  await expect(
+    root
+      .first()
+      .getByText(/oncall/)
+      .count(),
+  ).resolves.toBeGreaterThan(0);
 }, 120_000);
 
-it('answers /flannel diagnose demo typed in the message box with a second report', async () => {
+/** Acts as `user` in the page and clicks a button of the plan message in the open thread. */
+async function clickPlanButton(user: string, actionId: string): Promise<void> {
+  await page.locator('[data-testid="user-switcher"]').selectOption(user);
+  const plan = page.locator('[data-testid="thread-pane"] [data-testid="thread-reply"]', {
+    hasText: /Remediation plan v1/,
+  });
+  await plan.locator(`[data-testid="block-button"][data-action-id="${actionId}"]`).click();
+  // The high-risk step asks once more.
+  const confirm = page.locator('[data-testid="confirm-ok"]');
+  if (await confirm.isVisible().catch(() => false)) await confirm.click();
+}
+
+/** The answer only the acting person sees (an ephemeral message in the thread). */
+async function answerSays(text: RegExp): Promise<void> {
+  await page
+    .locator(`[data-testid="thread-pane"] [data-ephemeral="true"]`, { hasText: text })
+    .first()
+    .waitFor({ timeout: 30_000 });
+}
+
+it('refuses Mallory, holds the install for a second approver, and heals the cluster once Bob approves', async () => {
+  await clickPlanButton('UMALLORY', 'approve-1');
+  await answerSays(/You may not approve/);
+  await clickPlanButton('UALICE', 'approve-1');
+  await answerSays(/recorded \(1\/2\)/);
+  await clickPlanButton('UBOB', 'approve-1');
+  await answerSays(/Step 1 approved/);
+  await clickPlanButton('UALICE', 'approve-2');
+  await clickPlanButton('UALICE', 'approve-3');
+  const thread = page.locator('[data-testid="thread-pane"]');
+  await thread
+    .getByText(/Verification passed/)
+    .first()
+    .waitFor({ timeout: 120_000 });
+  const root = page.locator('[data-testid="message"]', {
+    hasText: 'Flannel CNI cannot set up pod networking',
+  });
+  await root
+    .first()
+    .getByText(/Resolved/)
+    .first()
+    .waitFor({ timeout: 60_000 });
+  // What kubectl shows: the Flannel DaemonSet ready everywhere, nothing stuck in ContainerCreating.
+  const kubectl = (args: string[]) =>
+    execFileSync(
+      'kubectl',
+      ['--kubeconfig', ready.kubeconfig, '--cache-dir', join(dir, 'kube-cache'), ...args],
+      {
+        encoding: 'utf8',
+      },
+    );
+  const ds = kubectl(['get', 'ds', '-n', 'kube-flannel', 'kube-flannel-ds', '-o', 'json']);
+  const status = JSON.parse(ds).status as { desiredNumberScheduled: number; numberReady: number };
+  expect(status.desiredNumberScheduled).toBeGreaterThan(0);
+  expect(status.numberReady).toBe(status.desiredNumberScheduled);
+  expect(kubectl(['get', 'pods', '-A'])).not.toContain('ContainerCreating');
+}, 240_000);
+
+it('answers /flannel diagnose demo typed in the message box with a report: healthy now', async () => {
   const input = page.locator('[data-testid="composer-input"]');
   await input.fill('/flannel diagnose demo');
   await input.press('Enter');
@@ -108,11 +172,7 @@ it('answers /flannel diagnose demo typed in the message box with a second report
   await report.first().locator('[data-testid="replies-link"]').click({ timeout: 60_000 });
   const thread = page.locator('[data-testid="thread-pane"]');
   await thread
-    .getByText(/Flannel is not deployed/)
+    .getByText(/no problem found/)
     .first()
     .waitFor({ timeout: 60_000 });
-  await thread
-    .getByText(/Remediation plan/)
-    .first()
-    .waitFor();
 }, 120_000);

@@ -191,7 +191,7 @@ describe('state machine', () => {
     await expect(store.transition(id, 'remediating', { actor: 'UALICE' })).rejects.toThrow(
       'incident ' +
         id +
-        ': cannot move from diagnosing to remediating (allowed from diagnosing: awaiting-approval, resolved, failed)',
+        ': cannot move from diagnosing to remediating (allowed from diagnosing: awaiting-approval, resolved, open, failed)',
     );
 
     await store.transition(id, 'awaiting-approval', { actor: 'bot', details: { planVersion: 1 } });

@@ -66,7 +66,7 @@ describe('approving fixes with button clicks (flannel-missing)', () => {
     expect(first.text + JSON.stringify(first.blocks)).toContain('<!subteam^S0ONCALL>');
     const again = await waitFor(
       'a second page in the thread',
-      () => replies(stack.slack, CH).find((r) => /Paging again/.test(r.text)),
+      () => replies(stack.slack, CH).find((r) => /Paging again/.test(textOf(r))),
       { timeoutMs: 30_000 },
     );
     expect(textOf(again)).toContain('<!subteam^S0ONCALL>');

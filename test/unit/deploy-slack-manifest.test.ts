@@ -13,7 +13,14 @@ describe('deploy/slack-app-manifest.yaml', () => {
 
   it('asks for exactly the bot scopes the bot uses', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(
-      ['chat:write', 'chat:write.public', 'commands', 'usergroups:read'].sort(),
+      [
+        'channels:history',
+        'chat:write',
+        'chat:write.public',
+        'commands',
+        'groups:history',
+        'usergroups:read',
+      ].sort(),
     );
   });
 });

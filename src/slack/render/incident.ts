@@ -84,7 +84,7 @@ export function renderIncidentRoot({
       `*Runbook*\n${escapeMrkdwn(title)} (${code(incident.runbookId, 60)})`,
       `*Failure class*\n${classes.slice(0, 6).join(', ') || '-'}`,
       `*Pods / nodes / namespaces*\n${approx}${c.pods} / ${approx}${c.nodes} / ${approx}${c.namespaces}`,
-      `*Events (occurrences)*\n${approx}${c.events} (${c.occurrences})`,
+      `*Events (occurrences)*\n${approx}${c.events} (${approx}${c.occurrences})`,
       `*First seen*\n${slackDate(incident.firstSeen)}`,
       `*Last seen*\n${slackDate(incident.lastSeen)}`,
       `*On it*\n${ack?.user ? `${mention(ack.user)} since ${slackDate(ack.at)}` : 'nobody has acknowledged yet'}`,
