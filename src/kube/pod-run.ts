@@ -56,11 +56,23 @@ export async function runPodToCompletion(
     return { phase: 'Failed', error: `${noun} rejected: ${describeApiError(err)}` };
   }
   opts.onCreated?.(name);
+  return awaitPodToCompletion(core, name, opts);
+}
+
+/**
+ * Waits for a pod that already exists (e.g. one a process started before it died) to finish, reads its log
+ * and deletes it, as runPodToCompletion does for a pod it creates.
+ */
+export async function awaitPodToCompletion(
+  core: CoreV1Api,
+  name: string,
+  opts: PodRunOptions,
+): Promise<PodRunResult> {
   let result: PodRunResult;
   try {
     result = await awaitPod(core, name, opts);
   } catch (err) {
-    result = { phase: 'Failed', error: `${noun} failed: ${describeApiError(err)}`, pod: name };
+    result = { phase: 'Failed', error: `${opts.noun ?? 'pod'} failed: ${describeApiError(err)}`, pod: name };
   }
   // Delete even after a failure, timeout or cancel: a short-lived pod must never outlive its run.
   const cleanupError = await deletePod(core, name, opts.namespace);

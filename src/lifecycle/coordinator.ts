@@ -928,7 +928,10 @@ export class IncidentLifecycle {
       ...(node && { node }),
       params: { ...(step.params ?? {}), ...(node ? (step.nodeParams?.[node] ?? {}) : {}) },
       limits: { maxPodDeletes: cluster.remediation.maxPodDeletes },
-      nodeScripts: { run: async () => ({ ok: false, output: '', error: 'previews run nothing' }) },
+      nodeScripts: {
+        run: async () => ({ ok: false, output: '', error: 'previews run nothing' }),
+        attach: async () => undefined,
+      },
       backups: this.opts.backups,
       runId: 'preview',
     });

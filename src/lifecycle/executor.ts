@@ -88,19 +88,27 @@ async function runTarget(
   const claim = await deps.plans.claimExecution(plan.incidentId, plan.version, step.id, target, deps.now());
   if (!claim.claimed) {
     if (claim.existing.status === 'finished') return claim.existing.outcome;
-    // An earlier run started this and died: never run it again; say what is in place now.
-    const check = await action
-      .verify(ctx, preview)
-      .catch((err: Error) => ({ ok: false, lines: [err.message] }));
+    // An earlier run started this and died: never run it again. Learn its outcome where that is possible
+    // (a node action's pod is still there), wait for its effect as a run would, and say what is in place.
+    const resumed = await action.resume?.(ctx, preview).catch(() => undefined);
+    const check =
+      resumed?.outcome === 'failed'
+        ? { ok: false, lines: [] }
+        : await pollVerify(
+            () => action.verify(ctx, preview, resumed),
+            action.verifyTimeoutMs ?? 60_000,
+            deps,
+          );
     const outcome: NodeOutcome = {
-      state: 'interrupted',
+      state: check.ok ? 'interrupted' : 'failed',
       lines: [
-        'interrupted: the bot stopped while this ran; not run again',
+        'interrupted: the bot stopped while this ran; it was not run again',
+        ...(resumed ? resumed.lines : []),
         check.ok
           ? 'its effect is in place'
-          : 'its effect is not in place: the verification will say what is left',
+          : 'its effect is not (all) in place: the verification will show what is left',
         ...check.lines,
-      ],
+      ].map((l) => (ctx.node ? `${ctx.node}: ${l}` : l)),
     };
     await deps.plans.finishExecution(plan.incidentId, plan.version, step.id, target, outcome);
     return outcome;

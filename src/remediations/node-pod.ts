@@ -6,7 +6,7 @@
  * (and src/sim/kube/README.md, "Action pods").
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { runPodToCompletion } from '../kube/pod-run.js';
+import { awaitPodToCompletion, runPodToCompletion, type PodRunResult } from '../kube/pod-run.js';
 import type { KubeClients } from '../kube/clients.js';
 import type { ActionId } from './catalog.js';
 import type { NodeScriptResult, NodeScriptRunner } from './types.js';
@@ -83,15 +83,47 @@ export function labelSafe(value: string): string {
 }
 
 /** Runs host scripts through action pods in `namespace` (the probe namespace: privileged pods allowed). */
+function asResult(run: PodRunResult): NodeScriptResult {
+  if (run.phase === 'Succeeded') return { ok: true, output: run.log, pod: run.pod };
+  return { ok: false, output: run.log ?? '', error: run.error, ...(run.pod && { pod: run.pod }) };
+}
+
 export function nodeScriptRunner(
   clients: (cluster: string) => KubeClients,
   settings: { namespace: string; image: string; deadlineSeconds?: number },
   cluster: string,
   signal?: AbortSignal,
 ): NodeScriptRunner {
+  const deadlineSeconds = settings.deadlineSeconds ?? ACTION_DEADLINE_SECONDS;
+  const waitOptions = {
+    namespace: settings.namespace,
+    container: ACTION_CONTAINER,
+    deadlineSeconds,
+    signal,
+    noun: 'action pod',
+  };
   return {
+    async attach(req): Promise<NodeScriptResult | undefined> {
+      const core = clients(cluster).core;
+      const pods = await core.listNamespacedPod({
+        namespace: settings.namespace,
+        labelSelector: `app.kubernetes.io/name=${ACTION_APP_LABEL},flannel-ops/run=${labelSafe(req.runId)}`,
+      });
+      const mine = pods.items
+        .filter(
+          (p) =>
+            p.metadata?.annotations?.['flannel-ops/node'] === req.node &&
+            p.metadata?.annotations?.['flannel-ops/action'] === req.action &&
+            !p.metadata?.deletionTimestamp,
+        )
+        .sort((a, b) =>
+          String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)),
+        );
+      const name = mine[0]?.metadata?.name;
+      if (!name) return undefined;
+      return asResult(await awaitPodToCompletion(core, name, waitOptions));
+    },
     async run(req): Promise<NodeScriptResult> {
-      const deadlineSeconds = settings.deadlineSeconds ?? ACTION_DEADLINE_SECONDS;
       const body = buildActionPod({
         node: req.node,
         namespace: settings.namespace,
@@ -101,15 +133,7 @@ export function nodeScriptRunner(
         hostScript: req.hostScript,
         deadlineSeconds,
       });
-      const run = await runPodToCompletion(clients(cluster).core, body, {
-        namespace: settings.namespace,
-        container: ACTION_CONTAINER,
-        deadlineSeconds,
-        signal,
-        noun: 'action pod',
-      });
-      if (run.phase === 'Succeeded') return { ok: true, output: run.log, pod: run.pod };
-      return { ok: false, output: run.log ?? '', error: run.error, ...(run.pod && { pod: run.pod }) };
+      return asResult(await runPodToCompletion(clients(cluster).core, body, waitOptions));
     },
   };
 }

@@ -41,6 +41,11 @@ export interface VerifyResult {
 /** Runs a host script on a node in a short-lived privileged pod (remediations/node-pod.ts). */
 export interface NodeScriptRunner {
   run(req: { node: string; action: ActionId; runId: string; hostScript: string }): Promise<NodeScriptResult>;
+  /**
+   * The run an earlier process started for this node and action and did not see finish (it died): waits for
+   * that pod and reads its output. Undefined when no such pod is left (never created, or already gone).
+   */
+  attach(req: { node: string; action: ActionId; runId: string }): Promise<NodeScriptResult | undefined>;
 }
 
 export interface NodeScriptResult {
@@ -92,6 +97,12 @@ export interface RemediationAction {
   };
   preview(ctx: ActionContext): Promise<Preview>;
   execute(ctx: ActionContext, preview: Preview): Promise<ExecResult>;
+  /**
+   * After a crash mid-step: the outcome of the execution an earlier process started, without running it
+   * again (node actions read the pod that is still there). Undefined when nothing can be learnt; verify()
+   * then says what is in place.
+   */
+  resume?(ctx: ActionContext, preview: Preview): Promise<ExecResult | undefined>;
   /** `result` is what execute() returned in this run (absent when resuming after a crash). */
   verify(ctx: ActionContext, preview: Preview, result?: ExecResult): Promise<VerifyResult>;
   /** How long verify() is polled before the step counts as failed (default 60 s). */

@@ -266,6 +266,9 @@ export class SlackOutbox {
       connection: this.opts.bullConnection,
       prefix: this.opts.prefix,
       concurrency: this.opts.concurrency ?? 4,
+      // A Slack call takes a second or two: a job held by a dead process is picked up within ~20 s.
+      lockDuration: 15_000,
+      stalledInterval: 10_000,
     });
     this.worker.on('error', (err) => logger.warn('outbox worker error', { err }));
     this.worker.on('failed', (job, err) => {

@@ -4,7 +4,7 @@
  * High risk: every pod on the node loses its network until it is recreated, so it runs only on a cordoned
  * node (the plan cordons first) and is refused otherwise.
  */
-import type { RemediationAction } from '../types.js';
+import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { outputWords, podsOnNode, readNode, requireNode } from './common.js';
 
 export const DELETE_CNI0_SCRIPT = [
@@ -48,20 +48,32 @@ export const deleteStaleCni0: RemediationAction = {
       runId: ctx.runId,
       hostScript: DELETE_CNI0_SCRIPT,
     });
-    const words = outputWords(run.output);
-    if (!run.ok) return { outcome: 'failed', lines: [`the action pod failed: ${run.error ?? 'no reason'}`] };
-    if (words.some((w) => w.verb === 'absent'))
-      return { outcome: 'noop', lines: [`${node} has no cni0 any more`] };
-    const address = run.output
-      .split('\n')
-      .find((l) => /\binet\b/.test(l))
-      ?.trim();
-    return {
-      outcome: words.some((w) => w.verb === 'deleted') ? 'done' : 'failed',
-      lines: [`${node}: cni0 deleted${address ? ` (it had: ${address.replace(/\s+/g, ' ')})` : ''}`],
-    };
+    return interpret(node, run);
+  },
+  async resume(ctx) {
+    const node = requireNode(ctx);
+    const run = await ctx.nodeScripts.attach({ node, action: 'delete-stale-cni0', runId: ctx.runId });
+    return run && interpret(node, run);
   },
   async verify(_ctx, _preview, result) {
-    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
+    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
+    return result
+      ? { ok: result.outcome !== 'failed', lines: [] }
+      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
   },
 };
+
+function interpret(node: string, run: NodeScriptResult): ExecResult {
+  const words = outputWords(run.output);
+  if (!run.ok) return { outcome: 'failed', lines: [`the action pod failed: ${run.error ?? 'no reason'}`] };
+  if (words.some((w) => w.verb === 'absent'))
+    return { outcome: 'noop', lines: [`${node} has no cni0 any more`] };
+  const address = run.output
+    .split('\n')
+    .find((l) => /\binet\b/.test(l))
+    ?.trim();
+  return {
+    outcome: words.some((w) => w.verb === 'deleted') ? 'done' : 'failed',
+    lines: [`${node}: cni0 deleted${address ? ` (it had: ${address.replace(/\s+/g, ' ')})` : ''}`],
+  };
+}

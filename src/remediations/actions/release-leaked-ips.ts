@@ -6,7 +6,7 @@
  * candidates. An IP that became a pod's between the preview and the run is kept.
  */
 import { isIpv4, summarizeIps } from '../../util/ipv4.js';
-import type { RemediationAction } from '../types.js';
+import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { CNI_NETWORK_NAME, outputWords, podsOnNode, requireNode, stringList } from './common.js';
 
 export const IPAM_DIR = '/var/lib/cni/networks';
@@ -93,24 +93,38 @@ export const releaseLeakedIps: RemediationAction = {
       runId: ctx.runId,
       hostScript: releaseScript(network, ips, keep),
     });
-    const words = outputWords(run.output);
-    const released = words.filter((w) => w.verb === 'released').map((w) => w.rest[0]);
-    const kept = words.filter((w) => w.verb === 'kept').map((w) => `${w.rest[0]} (${w.rest[1] ?? 'kept'})`);
-    const failed = words
-      .filter((w) => w.verb === 'failed' || w.verb === 'error')
-      .map((w) => w.rest.join(' '));
-    // What was kept and what failed first: the released list can be long.
-    const lines = [
-      ...(kept.length ? [`kept ${kept.length}: ${kept.join(', ')}`] : []),
-      ...(failed.length ? [`failed: ${failed.join(', ')}`] : []),
-      `released ${released.length}: ${released.length ? summarizeIps(released) : '(none)'}`,
-      ...(!run.ok ? [`the action pod failed: ${run.error ?? 'no reason'}`] : []),
-    ];
-    if (!run.ok || failed.length) return { outcome: 'failed', lines };
-    return { outcome: released.length ? 'done' : 'noop', lines };
+    return interpret(run);
+  },
+  async resume(ctx) {
+    const run = await ctx.nodeScripts.attach({
+      node: requireNode(ctx),
+      action: 'release-leaked-ips',
+      runId: ctx.runId,
+    });
+    return run && interpret(run);
   },
   async verify(_ctx, _preview, result) {
     // The script re-checked and removed each file under the lock; a fresh probe (verification) sees the rest.
-    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
+    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
+    return result
+      ? { ok: result.outcome !== 'failed', lines: [] }
+      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
   },
 };
+
+/** What the host script's output says (it prints one line per reservation it looked at). */
+function interpret(run: NodeScriptResult): ExecResult {
+  const words = outputWords(run.output);
+  const released = words.filter((w) => w.verb === 'released').map((w) => w.rest[0]);
+  const kept = words.filter((w) => w.verb === 'kept').map((w) => `${w.rest[0]} (${w.rest[1] ?? 'kept'})`);
+  const failed = words.filter((w) => w.verb === 'failed' || w.verb === 'error').map((w) => w.rest.join(' '));
+  // What was kept and what failed first: the released list can be long.
+  const lines = [
+    ...(kept.length ? [`kept ${kept.length}: ${kept.join(', ')}`] : []),
+    ...(failed.length ? [`failed: ${failed.join(', ')}`] : []),
+    `released ${released.length}: ${released.length ? summarizeIps(released) : '(none)'}`,
+    ...(!run.ok ? [`the action pod failed: ${run.error ?? 'no reason'}`] : []),
+  ];
+  if (!run.ok || failed.length) return { outcome: 'failed', lines };
+  return { outcome: released.length ? 'done' : 'noop', lines };
+}

@@ -3,7 +3,7 @@
  * clean-up step; `ip netns delete` unmounts before removing, unlike the seed's `rm -f`). Each name is
  * re-checked on the node against every sandbox's network namespace (`crictl inspectp`) right before.
  */
-import type { RemediationAction } from '../types.js';
+import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { NETNS_NAME, outputWords, requireNode, stringList } from './common.js';
 
 export function removeNetnsScript(names: readonly string[]): string {
@@ -52,18 +52,33 @@ export const removeLeftoverNetns: RemediationAction = {
       runId: ctx.runId,
       hostScript: removeNetnsScript(names),
     });
-    const words = outputWords(run.output);
-    const of = (verb: string) => words.filter((w) => w.verb === verb).map((w) => w.rest[0]);
-    const lines = [
-      `removed ${of('removed').length}: ${of('removed').join(', ') || '(none)'}`,
-      ...(of('kept').length ? [`kept (in use): ${of('kept').join(', ')}`] : []),
-      ...(of('failed').length ? [`failed: ${of('failed').join(', ')}`] : []),
-      ...(!run.ok ? [`the action pod failed: ${run.error ?? 'no reason'}`] : []),
-    ];
-    if (!run.ok || of('failed').length) return { outcome: 'failed', lines };
-    return { outcome: of('removed').length ? 'done' : 'noop', lines };
+    return interpret(run);
+  },
+  async resume(ctx) {
+    const run = await ctx.nodeScripts.attach({
+      node: requireNode(ctx),
+      action: 'remove-leftover-netns',
+      runId: ctx.runId,
+    });
+    return run && interpret(run);
   },
   async verify(_ctx, _preview, result) {
-    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
+    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
+    return result
+      ? { ok: result.outcome !== 'failed', lines: [] }
+      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
   },
 };
+
+function interpret(run: NodeScriptResult): ExecResult {
+  const words = outputWords(run.output);
+  const of = (verb: string) => words.filter((w) => w.verb === verb).map((w) => w.rest[0]);
+  const lines = [
+    ...(of('kept').length ? [`kept (in use): ${of('kept').join(', ')}`] : []),
+    ...(of('failed').length ? [`failed: ${of('failed').join(', ')}`] : []),
+    `removed ${of('removed').length}: ${of('removed').join(', ') || '(none)'}`,
+    ...(!run.ok ? [`the action pod failed: ${run.error ?? 'no reason'}`] : []),
+  ];
+  if (!run.ok || of('failed').length) return { outcome: 'failed', lines };
+  return { outcome: of('removed').length ? 'done' : 'noop', lines };
+}

@@ -4,7 +4,7 @@
  * it runs only on nodes whose Ready condition still says the runtime network is not ready once the earlier
  * steps ran (with containerd/CRI-O the runtime picks up a new config by itself).
  */
-import type { RemediationAction } from '../types.js';
+import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { networkNotReadyReason, outputWords, readNode, requireNode } from './common.js';
 
 export const RESTART_KUBELET_SCRIPT = [
@@ -47,19 +47,28 @@ export const restartKubelet: RemediationAction = {
       runId: ctx.runId,
       hostScript: RESTART_KUBELET_SCRIPT,
     });
-    const restarted = outputWords(run.output).some((w) => w.verb === 'restarted');
-    if (!run.ok || !restarted) {
-      return {
-        outcome: 'failed',
-        lines: [`${node}: kubelet restart failed: ${run.error ?? run.output.trim()}`],
-      };
-    }
-    return {
-      outcome: 'done',
-      lines: [`${node}: kubelet restarted (${run.output.trim().split('\n').at(-1)})`],
-    };
+    return interpret(node, run);
+  },
+  async resume(ctx) {
+    const node = requireNode(ctx);
+    const run = await ctx.nodeScripts.attach({ node, action: 'restart-kubelet', runId: ctx.runId });
+    return run && interpret(node, run);
   },
   async verify(_ctx, _preview, result) {
-    return { ok: result ? result.outcome !== 'failed' : true, lines: [] };
+    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
+    return result
+      ? { ok: result.outcome !== 'failed', lines: [] }
+      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
   },
 };
+
+function interpret(node: string, run: NodeScriptResult): ExecResult {
+  const restarted = outputWords(run.output).some((w) => w.verb === 'restarted');
+  if (!run.ok || !restarted) {
+    return {
+      outcome: 'failed',
+      lines: [`${node}: kubelet restart failed: ${run.error ?? run.output.trim()}`],
+    };
+  }
+  return { outcome: 'done', lines: [`${node}: kubelet restarted (${run.output.trim().split('\n').at(-1)})`] };
+}
