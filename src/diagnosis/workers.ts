@@ -117,7 +117,8 @@ export class DiagnosisWorkers {
     this.diagnosisQueue = new Queue(DIAGNOSIS_QUEUE, { connection, prefix });
     this.diagnosisQueue.on('error', (err) => log.warn('diagnosis queue error', { err }));
     this.progress = new DiagnosisProgressStore(connection, prefix);
-    const common = { connection, prefix, autorun: true };
+    // Locks are renewed while a process lives; a dead process's jobs are taken over within ~20 s.
+    const common = { connection, prefix, autorun: true, lockDuration: 15_000, stalledInterval: 10_000 };
     this.workers = [
       new Worker(DIAGNOSIS_QUEUE, (job) => this.processDiagnosis(job as Job<DiagnosisJobData>), {
         ...common,
