@@ -233,9 +233,18 @@ export class IncidentLifecycle {
     const cluster = this.cluster(req.cluster);
     if (!cluster)
       return refuse({ code: 'unknown-cluster', cluster: req.cluster, known: this.clusterNames() });
+    const runningKey = `${this.opts.prefix}:report-running:${cluster.name}:${req.node ?? '*'}`;
+    const alreadyRunning = async (): Promise<Outcome | undefined> => {
+      const raw = await this.opts.redis.get(runningKey);
+      if (!raw) return undefined;
+      const running = JSON.parse(raw) as { id?: string; by?: string };
+      return refuse({ code: 'already-diagnosing', diagnosisId: running.id ?? '?', by: running.by ?? '?' });
+    };
+    // A request that changes nothing must not use up anyone's allowance: the running check comes first.
+    const running = await alreadyRunning();
+    if (running) return running;
     const limited = await this.rateLimit(cluster, req.user);
     if (limited) return limited;
-    const runningKey = `${this.opts.prefix}:report-running:${cluster.name}:${req.node ?? '*'}`;
     const id = newDiagnosisId();
     const claimed = await this.opts.redis.set(
       runningKey,
@@ -244,13 +253,8 @@ export class IncidentLifecycle {
       REPORT_RUNNING_SECONDS,
       'NX',
     );
-    if (claimed !== 'OK') {
-      const running = JSON.parse((await this.opts.redis.get(runningKey)) ?? '{}') as {
-        id?: string;
-        by?: string;
-      };
-      return refuse({ code: 'already-diagnosing', diagnosisId: running.id ?? '?', by: running.by ?? '?' });
-    }
+    if (claimed !== 'OK')
+      return (await alreadyRunning()) ?? refuse({ code: 'already-diagnosing', diagnosisId: '?', by: '?' });
     try {
       await this.opts.diagnosis.start({
         cluster: cluster.name,

@@ -37,7 +37,12 @@ export interface ClusterSpec {
 
 export async function startStack(
   clusters: ClusterSpec[],
-  opts: { runbooksDir?: string; bot?: Partial<BotConfig> } = {},
+  opts: {
+    runbooksDir?: string;
+    bot?: Partial<BotConfig>;
+    /** Channels besides the clusters' own (e.g. one where people type commands). */
+    extraChannels?: Array<{ id: string; name: string }>;
+  } = {},
 ): Promise<Stack> {
   const prefix = `t-life-${randomUUID().slice(0, 8)}`;
   const redis = new Redis('redis://127.0.0.1:6379');
@@ -60,7 +65,10 @@ export async function startStack(
     botToken: BOT_TOKEN,
     port: 0,
     responseWindowMs: 2000,
-    channels: clusters.map((c) => ({ id: c.channel, name: `flannel-${c.name}` })),
+    channels: [
+      ...clusters.map((c) => ({ id: c.channel, name: `flannel-${c.name}` })),
+      ...(opts.extraChannels ?? []),
+    ],
   });
   const env = loadEnv(
     {
