@@ -12,6 +12,7 @@ import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/kube/simulator.js';
 import { startSlackEmulator, type EmulatorMessage, type SlackEmulator } from '../../src/sim/slack/index.js';
 import * as k8s from '@kubernetes/client-node';
+import { deleteKeys, TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 export const BOT_TOKEN = 'xoxb-lifecycle-test-token';
@@ -42,10 +43,13 @@ export async function startStack(
     bot?: Partial<BotConfig>;
     /** Channels besides the clusters' own (e.g. one where people type commands). */
     extraChannels?: Array<{ id: string; name: string }>;
+    /** Default: the test Redis (TEST_REDIS_URL). */
+    redisUrl?: string;
   } = {},
 ): Promise<Stack> {
   const prefix = `t-life-${randomUUID().slice(0, 8)}`;
-  const redis = new Redis('redis://127.0.0.1:6379');
+  const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
+  const redis = new Redis(redisUrl);
   const sims = new Map<string, Simulator>();
   for (const c of clusters) {
     sims.set(
@@ -76,7 +80,7 @@ export async function startStack(
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_MODE: 'http',
       SLACK_API_URL: slack.apiUrl,
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: redisUrl,
       FLANNEL_OPS_KEY_PREFIX: prefix,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     },
@@ -115,9 +119,8 @@ export async function startStack(
       await bot.stop();
       await slack.close();
       for (const sim of sims.values()) await sim.stop();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
+      await deleteKeys(redis, prefix).catch(() => undefined);
+      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

@@ -17,6 +17,7 @@ import {
   type EmulatorMessage,
   type SlackEmulator,
 } from '../../src/sim/slack/index.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 const BOT_TOKEN = 'xoxb-test-bot-token';
@@ -42,7 +43,7 @@ const incidentRoots = () => slack.messages(CHANNEL).filter((m) => /Incident `inc
 const reportRoots = () => slack.messages(CHANNEL).filter((m) => m.text.startsWith('Diagnosis of demo'));
 
 beforeAll(async () => {
-  redis = new Redis('redis://127.0.0.1:6379');
+  redis = new Redis(TEST_REDIS_URL);
   sim = await startSimulator({
     scenario: 'flannel-missing',
     port: 0,
@@ -85,7 +86,7 @@ beforeAll(async () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_MODE: 'http',
       SLACK_API_URL: slack.apiUrl,
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: TEST_REDIS_URL,
       FLANNEL_OPS_KEY_PREFIX: prefix,
       LOG_LEVEL: 'error',
     },
