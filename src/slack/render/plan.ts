@@ -29,6 +29,9 @@ import {
   divider,
   fitMessage,
   linesToSections,
+  MAX_FIELD_TEXT,
+  MAX_MESSAGE_CHARS,
+  MAX_SECTION_TEXT,
   section,
   type Block,
   type SlackMessage,
@@ -90,7 +93,16 @@ export function nodeLines(state: StepState): string[] {
   });
 }
 
-function stepBlocks(step: PlannedStep, state: StepState, buttons: StepButtons | undefined): Block[] {
+/**
+ * One step in at most three blocks (its text, its status with per-node progress, its buttons) within `budget`
+ * characters, so even a long plan keeps every step's buttons inside Slack's 50 blocks and ~12k characters.
+ */
+function stepBlocks(
+  step: PlannedStep,
+  state: StepState,
+  buttons: StepButtons | undefined,
+  budget: number,
+): Block[] {
   const who =
     step.nodes?.length && !step.reportOnly
       ? ` — ${step.nodes.length} node${step.nodes.length === 1 ? '' : 's'}`
@@ -101,19 +113,25 @@ function stepBlocks(step: PlannedStep, state: StepState, buttons: StepButtons | 
   if (note) lines.push(`_${note}_`);
   if (step.condition) lines.push(`_Conditional: ${escapeMrkdwn(step.condition)}_`);
   const commands = (step.preview.commands ?? []).slice(0, MAX_COMMANDS_PER_STEP);
-  const blocks: Block[] = [section(`${head}\n${lines.join('\n')}`)];
-  if (commands.length) {
-    const how =
-      step.preview.via === 'node-pod'
-        ? `Runs on ${step.nodes?.length === 1 ? step.nodes[0] : 'each node'} in a short-lived privileged pod (nsenter into the host):`
-        : step.preview.via === 'api'
-          ? 'Runs through the API (as kubectl would):'
-          : 'The fix to make:';
-    blocks.push(section(`${how}\n${codeBlock(commands.join('\n\n'), 1200)}`));
-  }
+  const how =
+    step.preview.via === 'node-pod'
+      ? `Runs on ${step.nodes?.length === 1 ? step.nodes[0] : 'each node'} in a short-lived privileged pod (nsenter into the host):`
+      : step.preview.via === 'api'
+        ? 'Runs through the API (as kubectl would):'
+        : 'The fix to make:';
+  // The commands keep room of their own: they are what people check before approving.
+  const commandText = commands.length
+    ? `\n${how}\n${codeBlock(commands.join('\n\n'), Math.max(300, Math.floor(budget / 2)))}`
+    : '';
+  const textBudget = Math.max(400, Math.min(MAX_SECTION_TEXT, budget) - commandText.length);
+  const blocks: Block[] = [section(`${truncate(`${head}\n${lines.join('\n')}`, textBudget)}${commandText}`)];
   const progress = nodeLines(state);
-  blocks.push(context(`*Status:* ${stepStatus(step, state)}`));
-  if (progress.length) blocks.push(...linesToSections(progress.slice(0, 20)));
+  blocks.push(
+    context(
+      `*Status:* ${stepStatus(step, state)}`,
+      ...(progress.length ? [truncate(progress.join('\n'), MAX_FIELD_TEXT)] : []),
+    ),
+  );
   if (buttons && state.state === 'awaiting') {
     blocks.push(
       actions(
@@ -166,10 +184,12 @@ export function renderPlan(
         : 'nobody may approve on this cluster: set approvals.approvers in clusters.yaml',
     ),
   ];
+  // Share the message's room between the steps (the buttons of the last step must fit too).
+  const budget = Math.floor((MAX_MESSAGE_CHARS - 2500) / Math.max(1, plan.steps.length)) - 600;
   for (const step of plan.steps) {
     const state = states[step.id] ?? { state: 'awaiting', approvals: [], nodes: {}, lines: [] };
     const clickable = opts.current && !expired && approvers.length > 0;
-    body.push(divider(), ...stepBlocks(step, state, clickable ? buttons[step.id] : undefined));
+    body.push(...stepBlocks(step, state, clickable ? buttons[step.id] : undefined, budget));
   }
   if (plan.steps.length === 0)
     body.push(section('No step can be run automatically; the verdict above says what to fix.'));
