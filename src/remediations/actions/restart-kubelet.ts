@@ -29,12 +29,11 @@ export const restartKubelet: RemediationAction = {
   async preview(ctx) {
     const node = requireNode(ctx);
     const reason = networkNotReadyReason(await readNode(ctx.kube, node));
+    // The runtime's own words, without the condition's long preamble.
+    const short = reason ? (/message:(.*)$/.exec(reason)?.[1] ?? reason).trim() : undefined;
     return {
       headline: `Restart kubelet on ${node}`,
-      lines: [
-        `${node}: systemctl restart kubelet in the host's namespaces; running containers keep running`,
-        reason ? `now: ${reason}` : `now: ${node} reports a ready runtime network`,
-      ],
+      lines: [short ? `${node} now reports: ${short}` : `${node} now reports a ready runtime network`],
       commands: [RESTART_KUBELET_SCRIPT],
       via: 'node-pod',
     };
