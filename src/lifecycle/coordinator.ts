@@ -47,7 +47,7 @@ import {
   type RunStepJob,
   type SettleJob,
 } from './jobs.js';
-import { describeNext } from './next.js';
+import { canApproveNow, describeNext } from './next.js';
 import { accept, refuse, type Outcome } from './outcomes.js';
 import { PlanStore } from './plan-store.js';
 import { approvalRefusal, isApprover, requiredApprovals } from './policy.js';
@@ -1259,6 +1259,7 @@ export class IncidentLifecycle {
       change,
       ...(page && { page }),
       next: describeNext(incident, plan, this.now()),
+      approvable: canApproveNow(incident, plan, this.now()),
     });
   }
 

@@ -47,3 +47,11 @@ export function describeNext(incident: Incident, view: PlanView | undefined, now
     }
   }
 }
+
+/** Can somebody approve something on this incident now? ("Awaiting approval" is shown only then.) */
+export function canApproveNow(incident: Incident, view: PlanView | undefined, nowMs = Date.now()): boolean {
+  if (incident.state !== 'awaiting-approval' || !view) return false;
+  if (Date.parse(view.plan.expiresAt) < nowMs) return false;
+  if (view.plan.approvers.users.length + view.plan.approvers.groups.length === 0) return false;
+  return view.plan.steps.some((s) => view.states[s.id]?.state === 'awaiting');
+}

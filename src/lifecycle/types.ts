@@ -107,6 +107,8 @@ export type LifecycleEvent =
       page?: PageTargets;
       /** What is next, for the root message ("Needs 2 approvals: Install Flannel v0.28.9"). */
       next?: string;
+      /** Something can be approved now (a current, unexpired plan with a step awaiting approval, and approvers). */
+      approvable?: boolean;
     }
   | {
       type: 'diagnosis-started';

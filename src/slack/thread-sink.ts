@@ -74,7 +74,7 @@ export class SlackThreadSink implements LifecycleSink {
   async handle(e: LifecycleEvent): Promise<void> {
     switch (e.type) {
       case 'incident':
-        return this.root(e.incident, e.next, e.page);
+        return this.root(e.incident, e.next, e.page, e.approvable);
       case 'diagnosis-started':
         if (e.purpose !== 'report') return;
         return this.reportRoot(e.cluster, e.diagnosisId, e.requestedBy, e.node, 'running');
@@ -136,7 +136,12 @@ export class SlackThreadSink implements LifecycleSink {
     }
   }
 
-  private async root(incident: Incident, next?: string, page?: PageTargets): Promise<void> {
+  private async root(
+    incident: Incident,
+    next?: string,
+    page?: PageTargets,
+    approvable?: boolean,
+  ): Promise<void> {
     const channel = this.channelOf(incident.cluster);
     if (!channel) return;
     const acked = !!(incident.extras.ack as { user?: string } | null | undefined)?.user;
@@ -153,6 +158,7 @@ export class SlackThreadSink implements LifecycleSink {
         ...(next && { next }),
         ...(page && { page }),
         ...(ackId && { ackId }),
+        ...(approvable !== undefined && { approvable }),
       }),
     });
   }

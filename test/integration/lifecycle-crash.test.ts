@@ -1,7 +1,7 @@
 /**
  * Nothing lost, nothing run twice, with real processes (issue 5/9): the bot (`flannel-ops run`) is killed
- * with SIGKILL while Slack holds the answer of the incident's first post, and again while an approved step's
- * privileged pod runs on a node. Each time a new bot process takes over: the incident has one root message,
+ * with SIGKILL while Slack holds the answer of the incident's first post, while its plan awaits approval, and
+ * while an approved step's privileged pod runs on a node. Each time a new bot process takes over: the incident has one root message,
  * and the step's pod was created once — the new process waits for that pod's outcome instead of running the
  * step again — and the incident still resolves.
  */
@@ -123,6 +123,10 @@ describe('crashes', () => {
     const message = plan()!;
     expect(buttonsOf(message)).toContain('approve-1');
     const [incident] = await store.list({ cluster: 'leaky', limit: 1 });
+    // Killed while the plan awaits approval: its buttons act just the same with the next process.
+    expect(incident.state).toBe('awaiting-approval');
+    await bot!.stop('SIGKILL');
+    bot = await startBot();
     for (const action of buttonsOf(message).filter((b) => b.startsWith('approve-'))) {
       expect(
         answerText(await slack.click({ user: 'UALICE', channel: CH, ts: message.ts, action_id: action })),

@@ -32,6 +32,14 @@ export function stateBadge(state: IncidentState): string {
   return `${STATE_EMOJI[state]} ${STATE_LABEL[state]}`;
 }
 
+/** The root's state: "Awaiting approval" only while something can be approved, else "Needs a person". */
+function rootState(state: IncidentState, approvable: boolean | undefined): { badge: string; label: string } {
+  if (state === 'awaiting-approval' && approvable === false) {
+    return { badge: ':bust_in_silhouette: Needs a person', label: 'Needs a person' };
+  }
+  return { badge: stateBadge(state), label: STATE_LABEL[state] };
+}
+
 /** Slack renders `<!date^…>` in each reader's time zone; the fallback is the ISO time. */
 export function slackDate(iso: string | undefined): string {
   if (!iso) return '-';
@@ -50,6 +58,8 @@ export interface IncidentView {
   page?: PageTargets;
   /** Opaque id of the Acknowledge button (omitted once acknowledged or ended). */
   ackId?: string;
+  /** Something can be approved now (from the lifecycle); false turns "Awaiting approval" into "Needs a person". */
+  approvable?: boolean;
 }
 
 export function renderIncidentRoot({
@@ -58,7 +68,9 @@ export function renderIncidentRoot({
   next,
   page,
   ackId,
+  approvable,
 }: IncidentView): SlackMessage {
+  const shown = rootState(incident.state, approvable);
   const c = incident.counts;
   const approx = c.approximate ? '≈' : '';
   const title = runbookTitle ?? incident.runbookId;
@@ -79,7 +91,7 @@ export function renderIncidentRoot({
         ]
       : []),
     fields([
-      `*State*\n${stateBadge(incident.state)}`,
+      `*State*\n${shown.badge}`,
       `*Cluster*\n${escapeMrkdwn(incident.cluster)}`,
       `*Runbook*\n${escapeMrkdwn(title)} (${code(incident.runbookId, 60)})`,
       `*Failure class*\n${classes.slice(0, 6).join(', ') || '-'}`,
@@ -97,7 +109,7 @@ export function renderIncidentRoot({
     ),
   ];
   const tail = ackId && !ack?.user ? [actions(button('Acknowledge', ACK_ACTION_ID, ackId, 'primary'))] : [];
-  const fallback = `${STATE_LABEL[incident.state]}: ${title} on ${incident.cluster} (${c.pods} pods, ${c.nodes} nodes)${next ? ` — ${next}` : ''}`;
+  const fallback = `${shown.label}: ${title} on ${incident.cluster} (${c.pods} pods, ${c.nodes} nodes)${next ? ` — ${next}` : ''}`;
   return fitMessage(escapeMrkdwn(fallback), body, tail);
 }
 
