@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterConfig, NotifyTargets } from '../config/clusters.js';
 import { newDiagnosisId } from '../diagnosis/ids.js';
 import type { DiagnosisRequest } from '../diagnosis/service.js';
-import type { Diagnosis, DiagnosisProgress, PlanStep } from '../diagnosis/types.js';
+import type { Diagnosis, DiagnosisProgress } from '../diagnosis/types.js';
 import {
   IllegalTransitionError,
   IncidentNotFoundError,
@@ -27,9 +27,8 @@ import type { IncidentStore } from '../incidents/store.js';
 import { isTerminalState, type IncidentState } from '../incidents/transitions.js';
 import type { Incident } from '../incidents/types.js';
 import type { KubeClients } from '../kube/clients.js';
-import { getAction } from '../remediations/registry.js';
-import { nodeScriptRunner, labelSafe } from '../remediations/node-pod.js';
-import type { ActionContext, BackupSink, Preview } from '../remediations/types.js';
+import { nodeScriptRunner } from '../remediations/node-pod.js';
+import type { BackupSink } from '../remediations/types.js';
 import type { Runbook } from '../runbooks/schema.js';
 import { log } from '../util/log.js';
 import type { IncidentEvent } from '../watch/cluster-watcher.js';
@@ -50,19 +49,18 @@ import {
 import { canApproveNow, describeNext } from './next.js';
 import { accept, refuse, type Outcome } from './outcomes.js';
 import { PlanStore } from './plan-store.js';
-import { approvalRefusal, isApprover, requiredApprovals } from './policy.js';
+import { approvalRefusal, isApprover } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
+import { RemediationLock } from './cluster-lock.js';
+import { buildPlan } from './planner.js';
 import type {
-  DiagnosisPurpose,
   DiagnosisRun,
-  IncidentPlan,
   LifecycleEvent,
   LifecycleSink,
   PageTargets,
   PlannedStep,
   PlanView,
   ResolutionSummary,
-  StepState,
 } from './types.js';
 import { judgeVerification } from './verification.js';
 
@@ -107,13 +105,13 @@ export interface LifecycleOptions {
   now?: () => number;
 }
 
-const LOCK_MS = 10 * 60_000;
 const REPORT_RUNNING_SECONDS = 300;
 
 export class IncidentLifecycle {
   readonly plans: PlanStore;
   readonly buttons: ButtonStore;
   private readonly limiter: RateLimiter;
+  private readonly lock: RemediationLock;
   private readonly queue: Queue;
   private worker?: Worker;
   private readonly sinks: LifecycleSink[];
@@ -126,6 +124,7 @@ export class IncidentLifecycle {
     this.buttons = new ButtonStore(opts.redis, opts.prefix);
     this.now = opts.now ?? Date.now;
     this.limiter = new RateLimiter(opts.redis, opts.prefix, this.now);
+    this.lock = new RemediationLock(opts.redis, opts.prefix);
     this.sinks = [...(opts.sinks ?? [])];
     this.queue = new Queue(LIFECYCLE_QUEUE, {
       connection: opts.bullConnection,
@@ -441,9 +440,9 @@ export class IncidentLifecycle {
     });
     if (policy) return policy;
     if (kind === 'approve') {
-      const holder = await this.lockHolder(cluster.name);
-      if (holder && holder.incidentId !== incident.id)
-        return { code: 'cluster-busy' as const, cluster: cluster.name, incidentId: holder.incidentId };
+      const holder = await this.lock.holder(cluster.name);
+      if (holder && holder !== incident.id)
+        return { code: 'cluster-busy' as const, cluster: cluster.name, incidentId: holder };
     }
     return undefined;
   }
@@ -863,7 +862,17 @@ export class IncidentLifecycle {
   ): Promise<void> {
     const cluster = this.cluster(incident.cluster)!;
     const version = Number(incident.extras.planVersion ?? 0) + 1;
-    const plan = await this.buildPlan(incident, cluster, d, version);
+    const run = incident.extras.diagnosisRun as DiagnosisRun | undefined;
+    const plan = await buildPlan({
+      incidentId: incident.id,
+      cluster,
+      diagnosis: d,
+      version,
+      requestedBy: run && run.by !== 'bot' ? run.by : undefined,
+      kube: this.opts.clients(cluster.name),
+      backups: this.opts.backups,
+      nowMs: this.now(),
+    });
     const view = await this.plans.create(plan);
     const moved = await this.moveIncident(incident, 'awaiting-approval', [from], 'bot', reason, {
       planVersion: version,
@@ -881,102 +890,6 @@ export class IncidentLifecycle {
     await this.advance(incident.id, version);
   }
 
-  private async buildPlan(
-    incident: Incident,
-    cluster: ClusterConfig,
-    d: Diagnosis,
-    version: number,
-  ): Promise<IncidentPlan> {
-    const steps: PlannedStep[] = [];
-    const notOffered: IncidentPlan['notOffered'] = [];
-    for (const step of d.plan) {
-      const prepared = await this.prepareStep(cluster, step, steps.length + 1).catch((err: Error) => ({
-        notOffered: `could not prepare it: ${err?.message ?? String(err)}`,
-      }));
-      if ('notOffered' in prepared)
-        notOffered.push({ step: step.step, title: step.title, reason: prepared.notOffered });
-      else steps.push(prepared);
-    }
-    const run = incident.extras.diagnosisRun as DiagnosisRun | undefined;
-    const requestedBy = run && run.by !== 'bot' ? run.by : undefined;
-    const created = this.now();
-    return {
-      incidentId: incident.id,
-      cluster: cluster.name,
-      version,
-      diagnosisId: d.id,
-      createdAt: new Date(created).toISOString(),
-      expiresAt: new Date(created + cluster.approvals.planTtlMinutes * 60_000).toISOString(),
-      ...(requestedBy && { requestedBy }),
-      approvers: {
-        users: [...cluster.approvals.approvers.users],
-        groups: [...cluster.approvals.approvers.groups],
-      },
-      headline: d.causes[0]?.title ?? 'Problems found',
-      causes: d.causes.slice(0, 5).map((c) => ({ id: c.id, title: c.title, confidence: c.confidence })),
-      steps,
-      notOffered,
-    };
-  }
-
-  /** Previews a step (per node for node actions); nodes with a blocker are left out, and said so. */
-  private async prepareStep(
-    cluster: ClusterConfig,
-    step: PlanStep,
-    index: number,
-  ): Promise<PlannedStep | { notOffered: string }> {
-    const action = getAction(step.action);
-    const ctxFor = (node?: string): ActionContext => ({
-      cluster: cluster.name,
-      kube: this.opts.clients(cluster.name),
-      ...(node && { node }),
-      params: { ...(step.params ?? {}), ...(node ? (step.nodeParams?.[node] ?? {}) : {}) },
-      limits: { maxPodDeletes: cluster.remediation.maxPodDeletes },
-      nodeScripts: {
-        run: async () => ({ ok: false, output: '', error: 'previews run nothing' }),
-        attach: async () => undefined,
-      },
-      backups: this.opts.backups,
-      runId: 'preview',
-    });
-    const required = requiredApprovals(step, cluster.approvals);
-    const base = {
-      ...step,
-      id: step.step,
-      index,
-      required,
-      ...(action.condition && { condition: action.condition.describe }),
-    };
-    if (action.scope === 'cluster') {
-      const preview = await action.preview(ctxFor());
-      if (preview.blockers?.length) return { notOffered: preview.blockers.join('; ') };
-      return { ...base, preview: pick(preview), clusterPreview: preview };
-    }
-    const nodePreviews: Record<string, Preview> = {};
-    const blocked: string[] = [];
-    for (const node of step.nodes ?? []) {
-      const preview = await action.preview(ctxFor(node));
-      if (preview.blockers?.length) blocked.push(...preview.blockers);
-      else nodePreviews[node] = preview;
-    }
-    const nodes = Object.keys(nodePreviews);
-    if (nodes.length === 0) return { notOffered: blocked.join('; ') || 'no node to act on' };
-    const first = nodePreviews[nodes[0]];
-    const combined: PlannedStep['preview'] = {
-      headline: nodes.length === 1 ? first.headline : `${step.title} — on ${nodes.join(', ')}`,
-      lines: [...nodes.flatMap((n) => nodePreviews[n].lines), ...blocked.map((b) => `left out: ${b}`)],
-      commands: [...new Set(nodes.flatMap((n) => nodePreviews[n].commands ?? []))],
-      ...(first.via && { via: first.via }),
-    };
-    return {
-      ...base,
-      nodes,
-      ...(nodes.length === 1 ? { node: nodes[0] } : { node: undefined }),
-      preview: combined,
-      nodePreviews,
-    };
-  }
-
   // --- steps -----------------------------------------------------------------------------------
 
   private async runStepJob(job: Job, token: string | undefined): Promise<void> {
@@ -992,8 +905,8 @@ export class IncidentLifecycle {
       });
       return;
     }
-    const lockValue = `${incident.id}|${job.id}`;
-    if (!(await this.acquireLock(cluster.name, lockValue))) {
+    const held = await this.lock.acquire(cluster.name, incident.id, String(job.id));
+    if (!held) {
       await job.moveToDelayed(this.now() + 5000, token);
       throw new DelayedError();
     }
@@ -1023,28 +936,22 @@ export class IncidentLifecycle {
           what,
         });
       await render('started');
-      const renew = setInterval(() => void this.renewLock(cluster.name, lockValue), LOCK_MS / 3);
-      let result;
-      try {
-        result = await runStep(view.plan, step, {
-          plans: this.plans,
-          kube: this.opts.clients(cluster.name),
-          cluster,
-          nodeScripts: nodeScriptRunner(
-            this.opts.clients,
-            this.opts.nodeActions,
-            cluster.name,
-            this.shutdown.signal,
-          ),
-          backups: this.opts.backups,
-          now: this.now,
-          signal: this.shutdown.signal,
-          ...(this.opts.verifyIntervalMs !== undefined && { verifyIntervalMs: this.opts.verifyIntervalMs }),
-          onProgress: () => render('started'),
-        });
-      } finally {
-        clearInterval(renew);
-      }
+      const result = await runStep(view.plan, step, {
+        plans: this.plans,
+        kube: this.opts.clients(cluster.name),
+        cluster,
+        nodeScripts: nodeScriptRunner(
+          this.opts.clients,
+          this.opts.nodeActions,
+          cluster.name,
+          this.shutdown.signal,
+        ),
+        backups: this.opts.backups,
+        now: this.now,
+        signal: this.shutdown.signal,
+        ...(this.opts.verifyIntervalMs !== undefined && { verifyIntervalMs: this.opts.verifyIntervalMs }),
+        onProgress: () => render('started'),
+      });
       if (this.shutdown.signal.aborted) throw new Error('shutting down: the step resumes in another process');
       await this.plans.moveStep(incident.id, data.version, step.id, ['running'], result.state, {
         finishedAt: this.now(),
@@ -1062,35 +969,9 @@ export class IncidentLifecycle {
       });
       await render('finished');
     } finally {
-      await this.releaseLock(cluster.name, lockValue);
+      await held.release();
     }
     await this.advance(incident.id, data.version);
-  }
-
-  private lockKey(cluster: string): string {
-    return `${this.opts.prefix}:remediation-lock:${cluster}`;
-  }
-
-  private async acquireLock(cluster: string, value: string): Promise<boolean> {
-    const key = this.lockKey(cluster);
-    if ((await this.opts.redis.set(key, value, 'PX', LOCK_MS, 'NX')) === 'OK') return true;
-    // The same job resumed after a crash still owns it.
-    return (await this.opts.redis.get(key)) === value;
-  }
-
-  private async renewLock(cluster: string, value: string): Promise<void> {
-    const key = this.lockKey(cluster);
-    if ((await this.opts.redis.get(key)) === value) await this.opts.redis.pexpire(key, LOCK_MS);
-  }
-
-  private async releaseLock(cluster: string, value: string): Promise<void> {
-    const key = this.lockKey(cluster);
-    if ((await this.opts.redis.get(key)) === value) await this.opts.redis.del(key);
-  }
-
-  private async lockHolder(cluster: string): Promise<{ incidentId: string } | undefined> {
-    const value = await this.opts.redis.get(this.lockKey(cluster));
-    return value ? { incidentId: value.split('|')[0] } : undefined;
   }
 
   // --- paging ----------------------------------------------------------------------------------
@@ -1330,15 +1211,3 @@ export class IncidentLifecycle {
     return this.opts.runbooks.find((r) => r.id === id);
   }
 }
-
-function pick(preview: Preview): PlannedStep['preview'] {
-  return {
-    headline: preview.headline,
-    lines: preview.lines,
-    ...(preview.commands && { commands: preview.commands }),
-    ...(preview.via && { via: preview.via }),
-  };
-}
-
-export { labelSafe };
-export type { DiagnosisPurpose, StepState };
