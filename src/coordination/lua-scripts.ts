@@ -60,6 +60,7 @@ export function defineLuaCommands(redis: Redis, commands: Record<string, LuaComm
 
 /** Every script shipped (for the compiled-build check and the docs). */
 export const LUA_SCRIPTS = [
+  'coordination/lua/gcra.lua',
   'coordination/lua/lock-acquire.lua',
   'coordination/lua/lock-extend.lua',
   'coordination/lua/lock-fence-check.lua',
@@ -71,8 +72,6 @@ export const LUA_SCRIPTS = [
   'lifecycle/lua/plan-decide.lua',
   'lifecycle/lua/plan-node.lua',
   'lifecycle/lua/plan-step.lua',
-  'lifecycle/lua/rate-limit.lua',
   'slack/lua/outbox-commit.lua',
-  'slack/lua/outbox-pace.lua',
   'slack/lua/outbox-upsert.lua',
 ] as const;

@@ -46,7 +46,7 @@ import {
   type RunStepJob,
   type SettleJob,
 } from './jobs.js';
-import { canApproveNow, describeNext } from './next.js';
+import { describeNext, needsPerson } from './next.js';
 import { accept, refuse, type Outcome } from './outcomes.js';
 import { PlanStore } from './plan-store.js';
 import { approvalRefusal, isApprover } from './policy.js';
@@ -1140,7 +1140,7 @@ export class IncidentLifecycle {
       change,
       ...(page && { page }),
       next: describeNext(incident, plan, this.now()),
-      approvable: canApproveNow(incident, plan, this.now()),
+      needsPerson: needsPerson(incident, plan, this.now()),
     });
   }
 

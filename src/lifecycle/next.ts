@@ -31,6 +31,10 @@ export function describeNext(incident: Incident, view: PlanView | undefined, now
     case 'awaiting-approval': {
       if (!view) return 'Needs a person: see the verdict in the thread';
       if (Date.parse(view.plan.expiresAt) < nowMs) return 'Plan expired: re-run the diagnosis for a new one';
+      const queued = view.plan.steps.find((s) =>
+        ['approved', 'running'].includes(view.states[s.id]?.state ?? ''),
+      );
+      if (queued) return `Approved: step ${queued.index} runs next (${queued.preview.headline})`;
       const pending = view.plan.steps.find((s) => view.states[s.id]?.state === 'awaiting');
       const approvers = view.plan.approvers.users.length + view.plan.approvers.groups.length;
       if (pending && approvers === 0) {
@@ -48,10 +52,15 @@ export function describeNext(incident: Incident, view: PlanView | undefined, now
   }
 }
 
-/** Can somebody approve something on this incident now? ("Awaiting approval" is shown only then.) */
-export function canApproveNow(incident: Incident, view: PlanView | undefined, nowMs = Date.now()): boolean {
-  if (incident.state !== 'awaiting-approval' || !view) return false;
-  if (Date.parse(view.plan.expiresAt) < nowMs) return false;
-  if (view.plan.approvers.users.length + view.plan.approvers.groups.length === 0) return false;
-  return view.plan.steps.some((s) => view.states[s.id]?.state === 'awaiting');
+/**
+ * Is the incident waiting for a person to act by hand (nothing to approve, nothing approved left to run)?
+ * The root says "Needs a person" then, never "Awaiting approval".
+ */
+export function needsPerson(incident: Incident, view: PlanView | undefined, nowMs = Date.now()): boolean {
+  if (incident.state !== 'awaiting-approval') return false;
+  if (!view || Date.parse(view.plan.expiresAt) < nowMs) return true;
+  const states = view.plan.steps.map((s) => view.states[s.id]?.state);
+  if (states.some((s) => s === 'approved' || s === 'running')) return false;
+  const approvers = view.plan.approvers.users.length + view.plan.approvers.groups.length;
+  return approvers === 0 || !states.includes('awaiting');
 }

@@ -17,7 +17,7 @@ export class RateLimiter {
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {
-    defineLuaCommands(redis, { flannelOpsRateLimit: { file: 'lifecycle/lua/rate-limit.lua', keys: 1 } });
+    defineLuaCommands(redis, { flannelOpsRateLimit: { file: 'coordination/lua/gcra.lua', keys: 1 } });
     this.redis = redis as Redis & RateScripts;
   }
 

@@ -107,8 +107,8 @@ export type LifecycleEvent =
       page?: PageTargets;
       /** What is next, for the root message ("Needs 2 approvals: Install Flannel v0.28.9"). */
       next?: string;
-      /** Something can be approved now (a current, unexpired plan with a step awaiting approval, and approvers). */
-      approvable?: boolean;
+      /** Nothing can be approved and nothing approved is left to run: a person must act by hand. */
+      needsPerson?: boolean;
     }
   | {
       type: 'diagnosis-started';

@@ -151,7 +151,7 @@ export class SlackOutbox {
     defineLuaCommands(redis, {
       slackOutboxUpsert: { file: 'slack/lua/outbox-upsert.lua', keys: 2 },
       slackOutboxCommit: { file: 'slack/lua/outbox-commit.lua', keys: 1 },
-      slackOutboxPace: { file: 'slack/lua/outbox-pace.lua', keys: 1 },
+      slackOutboxPace: { file: 'coordination/lua/gcra.lua', keys: 1 },
       slackOutboxUnlock: { file: 'coordination/lua/release-if-owner.lua', keys: 1 },
     });
     this.redis = redis;

@@ -74,7 +74,7 @@ export class SlackThreadSink implements LifecycleSink {
   async handle(e: LifecycleEvent): Promise<void> {
     switch (e.type) {
       case 'incident':
-        return this.root(e.incident, e.next, e.page, e.approvable);
+        return this.root(e.incident, e.next, e.page, e.needsPerson);
       case 'diagnosis-started':
         if (e.purpose !== 'report') return;
         return this.reportRoot(e.cluster, e.diagnosisId, e.requestedBy, e.node, 'running');
@@ -140,7 +140,7 @@ export class SlackThreadSink implements LifecycleSink {
     incident: Incident,
     next?: string,
     page?: PageTargets,
-    approvable?: boolean,
+    needsPerson?: boolean,
   ): Promise<void> {
     const channel = this.channelOf(incident.cluster);
     if (!channel) return;
@@ -158,7 +158,7 @@ export class SlackThreadSink implements LifecycleSink {
         ...(next && { next }),
         ...(page && { page }),
         ...(ackId && { ackId }),
-        ...(approvable !== undefined && { approvable }),
+        ...(needsPerson !== undefined && { needsPerson }),
       }),
     });
   }

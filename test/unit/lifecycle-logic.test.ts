@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseClustersConfig } from '../../src/config/clusters.js';
 import type { Diagnosis } from '../../src/diagnosis/types.js';
 import type { Incident } from '../../src/incidents/types.js';
-import { describeNext } from '../../src/lifecycle/next.js';
+import { describeNext, needsPerson } from '../../src/lifecycle/next.js';
 import { approvalRefusal, isApprover, requiredApprovals } from '../../src/lifecycle/policy.js';
 import type { PlannedStep, PlanView, StepState } from '../../src/lifecycle/types.js';
 import { judgeVerification } from '../../src/lifecycle/verification.js';
@@ -174,6 +174,23 @@ describe('what is next', () => {
         view([state('awaiting')], { expiresAt: '2000-01-01T00:00:00Z' }),
       ),
     ).toMatch(/^Plan expired/);
+  });
+
+  it('while an approved step waits for its turn, nobody is asked to act by hand', () => {
+    const queued = view([state('done'), state('approved')]);
+    expect(describeNext(incident('awaiting-approval'), queued)).toBe(
+      'Approved: step 2 runs next (Step headline 2)',
+    );
+    expect(needsPerson(incident('awaiting-approval'), queued)).toBe(false);
+    expect(needsPerson(incident('awaiting-approval'), view([state('awaiting')]))).toBe(false);
+    expect(needsPerson(incident('awaiting-approval'), view([state('report'), state('rejected')]))).toBe(true);
+    expect(
+      needsPerson(
+        incident('awaiting-approval'),
+        view([state('awaiting')], { approvers: { users: [], groups: [] } }),
+      ),
+    ).toBe(true);
+    expect(needsPerson(incident('remediating'), view([state('running')]))).toBe(false);
   });
 
   it('names the running step, and a diagnosis that could not finish', () => {

@@ -6,6 +6,7 @@
  */
 import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { outputWords, podsOnNode, readNode, requireNode } from './common.js';
+import { nodeScriptSteps } from './node-script.js';
 
 export const DELETE_CNI0_SCRIPT = [
   'set -u',
@@ -33,37 +34,22 @@ export const deleteStaleCni0: RemediationAction = {
       via: 'node-pod',
     };
   },
-  async execute(ctx) {
-    const node = requireNode(ctx);
-    const current = await readNode(ctx.kube, node);
-    if (!current?.spec?.unschedulable) {
-      return {
-        outcome: 'failed',
-        lines: [`refused: ${node} is not cordoned (kubectl cordon ${node} first)`],
-      };
-    }
-    const run = await ctx.nodeScripts.run({
-      node,
-      action: 'delete-stale-cni0',
-      runId: ctx.runId,
-      hostScript: DELETE_CNI0_SCRIPT,
-    });
-    return interpret(node, run);
-  },
-  async resume(ctx) {
-    const node = requireNode(ctx);
-    const run = await ctx.nodeScripts.attach({ node, action: 'delete-stale-cni0', runId: ctx.runId });
-    return run && interpret(node, run);
-  },
-  async verify(_ctx, _preview, result) {
-    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
-    return result
-      ? { ok: result.outcome !== 'failed', lines: [] }
-      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
-  },
+  ...nodeScriptSteps('delete-stale-cni0', {
+    async script(ctx, _preview, node) {
+      const current = await readNode(ctx.kube, node);
+      if (!current?.spec?.unschedulable) {
+        return {
+          outcome: 'failed',
+          lines: [`refused: ${node} is not cordoned (kubectl cordon ${node} first)`],
+        };
+      }
+      return DELETE_CNI0_SCRIPT;
+    },
+    interpret,
+  }),
 };
 
-function interpret(node: string, run: NodeScriptResult): ExecResult {
+function interpret(run: NodeScriptResult, node: string): ExecResult {
   const words = outputWords(run.output);
   if (!run.ok) return { outcome: 'failed', lines: [`the action pod failed: ${run.error ?? 'no reason'}`] };
   if (words.some((w) => w.verb === 'absent'))

@@ -8,6 +8,7 @@
 import { isIpv4, summarizeIps } from '../../util/ipv4.js';
 import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { CNI_NETWORK_NAME, outputWords, podsOnNode, requireNode, stringList } from './common.js';
+import { nodeScriptSteps } from './node-script.js';
 
 export const IPAM_DIR = '/var/lib/cni/networks';
 
@@ -80,36 +81,17 @@ export const releaseLeakedIps: RemediationAction = {
       data: { network, ips: release },
     };
   },
-  async execute(ctx, preview) {
-    const node = requireNode(ctx);
-    const network = String(preview.data?.network ?? 'cbr0');
-    const ips = stringList(preview.data?.ips).filter(isIpv4);
-    if (ips.length === 0) return { outcome: 'noop', lines: ['no reservation to release'] };
-    // The pod IPs in use right now: the preview's list may be minutes old.
-    const keep = [...(await podIpsOnNode(ctx, node)).keys()];
-    const run = await ctx.nodeScripts.run({
-      node,
-      action: 'release-leaked-ips',
-      runId: ctx.runId,
-      hostScript: releaseScript(network, ips, keep),
-    });
-    return interpret(run);
-  },
-  async resume(ctx) {
-    const run = await ctx.nodeScripts.attach({
-      node: requireNode(ctx),
-      action: 'release-leaked-ips',
-      runId: ctx.runId,
-    });
-    return run && interpret(run);
-  },
-  async verify(_ctx, _preview, result) {
-    // The script re-checked and removed each file under the lock; a fresh probe (verification) sees the rest.
-    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
-    return result
-      ? { ok: result.outcome !== 'failed', lines: [] }
-      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
-  },
+  ...nodeScriptSteps('release-leaked-ips', {
+    async script(ctx, preview, node) {
+      const network = String(preview.data?.network ?? 'cbr0');
+      const ips = stringList(preview.data?.ips).filter(isIpv4);
+      if (ips.length === 0) return { outcome: 'noop', lines: ['no reservation to release'] };
+      // The pod IPs in use right now: the preview's list may be minutes old.
+      const keep = [...(await podIpsOnNode(ctx, node)).keys()];
+      return releaseScript(network, ips, keep);
+    },
+    interpret,
+  }),
 };
 
 /** What the host script's output says (it prints one line per reservation it looked at). */

@@ -5,6 +5,7 @@
  */
 import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { NETNS_NAME, outputWords, requireNode, stringList } from './common.js';
+import { nodeScriptSteps } from './node-script.js';
 
 export function removeNetnsScript(names: readonly string[]): string {
   for (const n of names) if (!NETNS_NAME.test(n)) throw new Error(`not a network namespace name: ${n}`);
@@ -42,32 +43,14 @@ export const removeLeftoverNetns: RemediationAction = {
       data: { netns: names },
     };
   },
-  async execute(ctx, preview) {
-    const node = requireNode(ctx);
-    const names = stringList(preview.data?.netns).filter((n) => NETNS_NAME.test(n));
-    if (names.length === 0) return { outcome: 'noop', lines: ['nothing to remove'] };
-    const run = await ctx.nodeScripts.run({
-      node,
-      action: 'remove-leftover-netns',
-      runId: ctx.runId,
-      hostScript: removeNetnsScript(names),
-    });
-    return interpret(run);
-  },
-  async resume(ctx) {
-    const run = await ctx.nodeScripts.attach({
-      node: requireNode(ctx),
-      action: 'remove-leftover-netns',
-      runId: ctx.runId,
-    });
-    return run && interpret(run);
-  },
-  async verify(_ctx, _preview, result) {
-    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
-    return result
-      ? { ok: result.outcome !== 'failed', lines: [] }
-      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
-  },
+  ...nodeScriptSteps('remove-leftover-netns', {
+    async script(_ctx, preview) {
+      const names = stringList(preview.data?.netns).filter((n) => NETNS_NAME.test(n));
+      if (names.length === 0) return { outcome: 'noop', lines: ['nothing to remove'] };
+      return removeNetnsScript(names);
+    },
+    interpret,
+  }),
 };
 
 function interpret(run: NodeScriptResult): ExecResult {

@@ -6,6 +6,7 @@
  */
 import type { ExecResult, NodeScriptResult, RemediationAction } from '../types.js';
 import { networkNotReadyReason, outputWords, readNode, requireNode } from './common.js';
+import { nodeScriptSteps } from './node-script.js';
 
 export const RESTART_KUBELET_SCRIPT = [
   'set -u',
@@ -38,30 +39,13 @@ export const restartKubelet: RemediationAction = {
       via: 'node-pod',
     };
   },
-  async execute(ctx) {
-    const node = requireNode(ctx);
-    const run = await ctx.nodeScripts.run({
-      node,
-      action: 'restart-kubelet',
-      runId: ctx.runId,
-      hostScript: RESTART_KUBELET_SCRIPT,
-    });
-    return interpret(node, run);
-  },
-  async resume(ctx) {
-    const node = requireNode(ctx);
-    const run = await ctx.nodeScripts.attach({ node, action: 'restart-kubelet', runId: ctx.runId });
-    return run && interpret(node, run);
-  },
-  async verify(_ctx, _preview, result) {
-    // Without a result (a run interrupted by a crash whose pod is gone) nothing says it happened.
-    return result
-      ? { ok: result.outcome !== 'failed', lines: [] }
-      : { ok: false, lines: ['no trace of the interrupted run is left on the node (its pod is gone)'] };
-  },
+  ...nodeScriptSteps('restart-kubelet', {
+    script: async () => RESTART_KUBELET_SCRIPT,
+    interpret,
+  }),
 };
 
-function interpret(node: string, run: NodeScriptResult): ExecResult {
+function interpret(run: NodeScriptResult, node: string): ExecResult {
   const restarted = outputWords(run.output).some((w) => w.verb === 'restarted');
   if (!run.ok || !restarted) {
     return {

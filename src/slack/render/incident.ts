@@ -33,8 +33,8 @@ export function stateBadge(state: IncidentState): string {
 }
 
 /** The root's state: "Awaiting approval" only while something can be approved, else "Needs a person". */
-function rootState(state: IncidentState, approvable: boolean | undefined): { badge: string; label: string } {
-  if (state === 'awaiting-approval' && approvable === false) {
+function rootState(state: IncidentState, needsPerson: boolean | undefined): { badge: string; label: string } {
+  if (state === 'awaiting-approval' && needsPerson) {
     return { badge: ':bust_in_silhouette: Needs a person', label: 'Needs a person' };
   }
   return { badge: stateBadge(state), label: STATE_LABEL[state] };
@@ -58,8 +58,8 @@ export interface IncidentView {
   page?: PageTargets;
   /** Opaque id of the Acknowledge button (omitted once acknowledged or ended). */
   ackId?: string;
-  /** Something can be approved now (from the lifecycle); false turns "Awaiting approval" into "Needs a person". */
-  approvable?: boolean;
+  /** A person must act by hand (from the lifecycle): "Needs a person" instead of "Awaiting approval". */
+  needsPerson?: boolean;
 }
 
 export function renderIncidentRoot({
@@ -68,9 +68,9 @@ export function renderIncidentRoot({
   next,
   page,
   ackId,
-  approvable,
+  needsPerson,
 }: IncidentView): SlackMessage {
-  const shown = rootState(incident.state, approvable);
+  const shown = rootState(incident.state, needsPerson);
   const c = incident.counts;
   const approx = c.approximate ? '≈' : '';
   const title = runbookTitle ?? incident.runbookId;

@@ -1,4 +1,6 @@
--- GCRA: books the request and returns 0, or returns the ms until it would be allowed (booking nothing).
+-- GCRA (generic cell rate algorithm): books the request and returns 0, or returns the ms until it would be
+-- allowed (booking nothing). One request per `interval` on average, bursts of `burst`. The outbox paces each
+-- channel with it (outbox.ts), the lifecycle rate-limits what people trigger (lifecycle/rate-limit.ts).
 -- KEYS: the limit's key. ARGV: nowMs, interval ms, burst.
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
