@@ -79,9 +79,10 @@ export function formatDiagnosisReport(d: DiagnosisDocument): string {
   out.push('', 'Plan');
   if (d.plan.length === 0) out.push('  Nothing to do.');
   d.plan.forEach((step, index) => {
-    const tags = [`risk ${step.risk}`, step.node && `node ${step.node}`, step.reportOnly && 'report only']
-      .filter(Boolean)
-      .join(', ');
+    const nodes = step.nodes ?? (step.node ? [step.node] : []);
+    const where =
+      nodes.length === 0 ? undefined : nodes.length === 1 ? `node ${nodes[0]}` : `nodes ${nodes.join(', ')}`;
+    const tags = [`risk ${step.risk}`, where, step.reportOnly && 'report only'].filter(Boolean).join(', ');
     out.push(`  ${index + 1}. ${step.action} [${tags}]: ${step.title}`);
   });
   return `${out.map(terminalLine).join('\n')}\n`;
