@@ -6,9 +6,9 @@ import type { CheckResult } from '../checks/types.js';
 import type { Runbook } from '../runbooks/schema.js';
 import type { DiagnosisJobData } from './flow.js';
 import { buildNetworkReport } from './network-report.js';
-import { planRemediation } from './plan.js';
-import type { Diagnosis, RankedCause } from './types.js';
-import { isHealthy as verdictSaysHealthy, rankCauses } from './verdict.js';
+import { holdBackForTie, planRemediation } from './plan.js';
+import type { Diagnosis, RankedCause, VerdictTie } from './types.js';
+import { findTie, isHealthy as verdictSaysHealthy, rankCauses } from './verdict.js';
 
 /** The Diagnosis plus the affected nodes that were not probed because of the cap. */
 export type DiagnosisDocument = Diagnosis & { nodesNotProbed?: string[] };
@@ -24,7 +24,10 @@ export interface AssembleInput {
 export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
   const { request, runbook, results } = input;
   const causes = rankCauses(results);
-  const plan = planRemediation(runbook, causes, { nodes: request.nodes });
+  const tied = findTie(causes);
+  const planned = planRemediation(runbook, causes, { nodes: request.nodes });
+  const { plan, heldBack } = tied ? holdBackForTie(planned, tied.causes) : { plan: planned, heldBack: [] };
+  const tie: VerdictTie | undefined = tied ? { ...tied, heldBack: heldBack.map((s) => s.step) } : undefined;
   const network = buildNetworkReport(results);
   const flannel = flannelInfo(results);
   return {
@@ -40,6 +43,7 @@ export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
     finishedAt: input.finishedAt,
     healthy: isHealthy(results, causes),
     causes,
+    ...(tie ? { tie } : {}),
     checks: results,
     plan,
     network,

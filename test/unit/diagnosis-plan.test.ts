@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
-import { planRemediation } from '../../src/diagnosis/plan.js';
+import { holdBackForTie, planRemediation } from '../../src/diagnosis/plan.js';
 import type { RankedCause } from '../../src/diagnosis/types.js';
 import type { CauseId } from '../../src/checks/causes.js';
 
@@ -116,5 +116,33 @@ describe('planRemediation', () => {
     expect(
       planRemediation(runbook, [cause('flannel-not-deployed', 0.9)])[0].approvalsRequired,
     ).toBeUndefined();
+  });
+});
+
+describe('ties and confirmation (gap 7)', () => {
+  it('holds back every high-risk step of a tied cause', () => {
+    const causes = [cause('stale-cni0', 0.8, ['w1']), cause('subnet-env-mismatch', 0.8, ['w1'])];
+    const planned = planRemediation(runbook, causes);
+    expect(planned.map((s) => s.action)).toContain('delete-stale-cni0');
+    const { plan, heldBack } = holdBackForTie(planned, ['stale-cni0', 'subnet-env-mismatch']);
+    expect(heldBack.map((s) => s.action)).toEqual(['delete-stale-cni0']);
+    expect(plan.every((s) => s.risk !== 'high')).toBe(true);
+    expect(plan.map((s) => s.action)).toContain('restart-flannel-pod');
+  });
+
+  it('offers node steps only where the cause is confirmed', () => {
+    const plan = planRemediation(runbook, [
+      { ...cause('subnet-env-mismatch', 0.85, ['w1', 'w2', 'w3']), confirmedNodes: ['w2'] },
+    ]);
+    expect(plan.find((s) => s.action === 'restart-flannel-pod')?.nodes).toEqual(['w2']);
+  });
+
+  it('restarts nothing for an untolerated taint or a node without br_netfilter; reports instead', () => {
+    const plan = planRemediation(runbook, [
+      cause('flannel-pod-failing', 0.85, ['gpu-1', 'w2'], {
+        podFailure: { 'gpu-1': 'not-scheduled', w2: 'node-config' },
+      }),
+    ]);
+    expect(plan.map((s) => s.action)).toEqual(['report-flannel-pod-failure']);
   });
 });

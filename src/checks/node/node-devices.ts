@@ -66,12 +66,11 @@ export function evaluateNode(
   const backend = nf.backendType ?? 'vxlan';
   const podCidr = parseIpv4Cidr(nf.podCIDR);
   const subnet = parseIpv4Cidr(report.subnetEnv.subnet);
-  // FLANNEL_SUBNET is what the bridge plugin is told to use; the podCIDR is what it should be.
-  const expected = podCidr
-    ? gatewayCidr(podCidr)
-    : subnet
-      ? `${formatIpv4(subnet.address)}/${subnet.prefix}`
-      : undefined;
+  // The podCIDR is what cni0 should carry; FLANNEL_SUBNET is what the bridge plugin is told to use. When the
+  // two disagree, subnet.env is wrong (node-subnet-env), not cni0.
+  const podGateway = podCidr ? gatewayCidr(podCidr) : undefined;
+  const envGateway = subnet ? `${formatIpv4(subnet.address)}/${subnet.prefix}` : undefined;
+  const expected = podGateway ?? envGateway;
   const cni0 = devices.find((d) => d.name === 'cni0');
   const overlay = backendDevice(devices, backend);
   const nic = uplink(devices, overlay);
@@ -95,6 +94,9 @@ export function evaluateNode(
   const findings: NodeOutcome['findings'] = [];
   let status: NodeOutcome['status'] = 'ok';
   const problems: string[] = [];
+  const envLine = report.subnetEnv.subnet
+    ? [`${report.subnetEnv.path}: FLANNEL_SUBNET=${report.subnetEnv.subnet}`]
+    : [];
 
   if (!cni0) {
     evidence.push(
@@ -103,24 +105,43 @@ export function evaluateNode(
   } else {
     const addrs = cni0.ipv4.map((a) => a.cidr);
     evidence.push(`ip -4 addr show cni0: ${addrs.join(', ') || 'no IPv4 address'}`);
+    const envWrong = podGateway !== undefined && envGateway !== undefined && envGateway !== podGateway;
     if (expected && addrs.length > 0 && !addrs.includes(expected)) {
-      const wants = podCidr ? `node podCIDR ${nf.podCIDR}` : `FLANNEL_SUBNET ${report.subnetEnv.subnet}`;
-      const lines = [
-        `cni0 has ${addrs.join(', ')}; ${wants} needs ${expected}`,
-        ...(report.subnetEnv.subnet
-          ? [`${report.subnetEnv.path}: FLANNEL_SUBNET=${report.subnetEnv.subnet}`]
-          : []),
-      ];
-      status = 'fail';
-      problems.push(`cni0 has ${addrs.join(', ')}, expected ${expected}`);
-      evidence.push(...lines);
-      findings.push({
-        cause: 'stale-cni0',
-        confidence: 0.9,
-        summary: `cni0 holds ${addrs.join(', ')} from an old podCIDR; the node's podCIDR needs ${expected}, so the bridge plugin fails with "cni0" already has an IP address different from ${expected}`,
-        evidence: lines,
-        data: { staleCni0: { [nf.node]: { addresses: addrs, expected } } },
-      });
+      if (envWrong && addrs.includes(envGateway)) {
+        // cni0 was made from the wrong subnet.env: deleting it now would only recreate it from that file.
+        const lines = [
+          `cni0 has ${addrs.join(', ')}, the gateway of FLANNEL_SUBNET ${report.subnetEnv.subnet}; node podCIDR ${nf.podCIDR} needs ${podGateway}`,
+          ...envLine,
+          'the bridge plugin built cni0 from the wrong subnet.env: deleting cni0 alone would recreate it the same way; once flanneld has rewritten subnet.env, cni0 must be re-created',
+        ];
+        status = 'fail';
+        problems.push(`cni0 follows the wrong subnet.env (${addrs.join(', ')}, podCIDR needs ${podGateway})`);
+        evidence.push(...lines);
+        findings.push({
+          cause: 'subnet-env-mismatch',
+          confidence: 0.6,
+          summary: `cni0 carries ${addrs.join(', ')} from the wrong FLANNEL_SUBNET ${report.subnetEnv.subnet}, not the node podCIDR gateway ${podGateway}`,
+          evidence: lines,
+          data: { cni0FollowsSubnetEnv: { [nf.node]: { addresses: addrs, expected: podGateway } } },
+        });
+      } else {
+        const wants = podCidr ? `node podCIDR ${nf.podCIDR}` : `FLANNEL_SUBNET ${report.subnetEnv.subnet}`;
+        const lines = [`cni0 has ${addrs.join(', ')}; ${wants} needs ${expected}`, ...envLine];
+        status = 'fail';
+        problems.push(`cni0 has ${addrs.join(', ')}, expected ${expected}`);
+        evidence.push(...lines);
+        findings.push({
+          cause: 'stale-cni0',
+          confidence: 0.9,
+          summary: `cni0 holds ${addrs.join(', ')} from an old podCIDR; the node's podCIDR needs ${expected}, so the bridge plugin fails with "cni0" already has an IP address different from ${expected}`,
+          evidence: lines,
+          data: { staleCni0: { [nf.node]: { addresses: addrs, expected } } },
+        });
+      }
+    } else if (envWrong && addrs.includes(podGateway)) {
+      evidence.push(
+        `cni0 carries the podCIDR gateway ${podGateway}, but FLANNEL_SUBNET says ${report.subnetEnv.subnet}: the bridge plugin refuses new pods ("cni0" already has an IP address different from ${report.subnetEnv.subnet}) until subnet.env is right (see node-subnet-env)`,
+      );
     }
   }
 

@@ -26,6 +26,7 @@ export const ROOT_CAUSES = [
   'cni-config-conflict',
   'cni-plugin-missing',
   'subnet-env-missing',
+  'subnet-env-mismatch',
   'version-mismatch',
 ] as const;
 export const rootCauseSchema = z.enum(ROOT_CAUSES);
