@@ -76,6 +76,7 @@ export function evaluateNode(
   const nic = uplink(devices, overlay);
   const facts = {
     backend,
+    missingRoutes: [] as string[],
     cni0: cni0 ? { addresses: cni0.ipv4.map((a) => a.cidr), mtu: cni0.mtu ?? null } : null,
     overlay: overlay
       ? {
@@ -193,16 +194,41 @@ export function evaluateNode(
   }
   if (nic) evidence.push(`uplink ${nic.name} mtu ${nic.mtu ?? '?'}`);
 
+  // host-gw has no device: flanneld programs a route to each peer's podCIDR via the peer's node IP, which
+  // works only when every node is on one L2 segment (backends.md). A missing route means pods there are
+  // unreachable from this node.
+  const missingRoutes: string[] = [];
+  if (backend === 'host-gw' && report.routes && all.peers) {
+    for (const peer of all.peers) {
+      if (peer.name === nf.node || !peer.internalIP) continue;
+      for (const cidr of peer.podCIDRs.filter((c) => !c.includes(':'))) {
+        const ok = report.routes.some((r) => r.dst === cidr && r.via === peer.internalIP);
+        if (!ok) missingRoutes.push(`${cidr} via ${peer.internalIP} (${peer.name})`);
+      }
+    }
+    const total = all.peers.filter((p) => p.name !== nf.node && p.internalIP && p.podCIDRs.length).length;
+    evidence.push(
+      missingRoutes.length
+        ? `ip -4 route: no host-gw route for ${missingRoutes.slice(0, 6).join(', ')}${missingRoutes.length > 6 ? ` and ${missingRoutes.length - 6} more` : ''}: flanneld adds them only for peers on the same L2 segment (a cloud network or a router in between needs the vxlan backend)`
+        : `ip -4 route: a host-gw route to each of ${total} peer podCIDRs via the peer's node IP`,
+    );
+    if (missingRoutes.length) {
+      if (status === 'ok') status = 'warn';
+      problems.push(`${missingRoutes.length} host-gw route(s) missing`);
+    }
+  }
+
   const summary =
     problems.length > 0
       ? problems.join('; ')
       : `${cni0 ? `cni0 ${cni0.ipv4.map((a) => a.cidr).join(', ') || 'present'}` : 'cni0 not created yet'}${overlay ? `, ${overlay.name} present` : ''}`;
+  facts.missingRoutes = missingRoutes;
   return { status, summary, evidence, findings, facts };
 }
 
 export const check = nodeCheck({
   id: 'node-devices',
   title: 'cni0 and Flannel devices on the node',
-  needs: { flannel: true },
+  needs: { flannel: true, peers: true },
   evaluateNode,
 });
