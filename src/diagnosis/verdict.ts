@@ -64,6 +64,12 @@ function forbiddenWithUnservedRbac(explained: RankedCause, explainer: RankedCaus
   return !!kinds && typeof kinds === 'object' && Object.values(kinds).includes('rbac');
 }
 
+/** The explained cause is on nodes where the explainer is (a per-node problem explained by a per-node cause). */
+function sameNodes(explained: RankedCause, explainer: RankedCause): boolean {
+  const on = explainer.confirmedNodes ?? explainer.nodes;
+  return explained.nodes.length > 0 && explained.nodes.every((n) => on.includes(n));
+}
+
 export const EXPLAIN_RULES: readonly ExplainRule[] = [
   { cause: 'flannel-not-deployed', explains: 'subnet-env-missing' },
   { cause: 'flannel-not-deployed', explains: 'flannel-pod-failing' },
@@ -80,6 +86,10 @@ export const EXPLAIN_RULES: readonly ExplainRule[] = [
   { cause: 'flannel-pod-failing', explains: 'subnet-env-missing' },
   // A Flannel pod stuck before its init containers ran never copied /opt/cni/bin/flannel.
   { cause: 'flannel-pod-failing', explains: 'cni-plugin-missing', applies: onlyFlannelBinaryMissing },
+  // cni0 carries the address of whatever configured it last: another CNI's config winning on the node, or a
+  // wrong subnet.env. Deleting it before that is fixed only recreates it the same way.
+  { cause: 'cni-config-conflict', explains: 'stale-cni0', applies: sameNodes },
+  { cause: 'subnet-env-mismatch', explains: 'stale-cni0', applies: sameNodes },
   // A version that does not suit the cluster explains the failures it causes (domain/flannel.md §9).
   { cause: 'version-mismatch', explains: 'flannel-partially-deployed', applies: missingKindsUnserved },
   { cause: 'version-mismatch', explains: 'flannel-pod-failing', applies: forbiddenWithUnservedRbac },

@@ -121,13 +121,16 @@ describe('planRemediation', () => {
 
 describe('ties and confirmation (gap 7)', () => {
   it('holds back every high-risk step of a tied cause', () => {
-    const causes = [cause('stale-cni0', 0.8, ['w1']), cause('subnet-env-mismatch', 0.8, ['w1'])];
+    const causes = [
+      cause('stale-cni0', 0.8, ['w1']),
+      cause('cni-plugin-missing', 0.8, ['w1'], { missingPlugins: { w1: ['bridge'] } }),
+    ];
     const planned = planRemediation(runbook, causes);
     expect(planned.map((s) => s.action)).toContain('delete-stale-cni0');
-    const { plan, heldBack } = holdBackForTie(planned, ['stale-cni0', 'subnet-env-mismatch']);
+    const { plan, heldBack } = holdBackForTie(planned, ['stale-cni0', 'cni-plugin-missing']);
     expect(heldBack.map((s) => s.action)).toEqual(['delete-stale-cni0']);
     expect(plan.every((s) => s.risk !== 'high')).toBe(true);
-    expect(plan.map((s) => s.action)).toContain('restart-flannel-pod');
+    expect(plan.map((s) => s.action)).toContain('report-missing-cni-plugins');
   });
 
   it('offers node steps only where the cause is confirmed', () => {

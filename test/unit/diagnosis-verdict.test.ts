@@ -135,8 +135,8 @@ describe('evidence strength and ties (gap 7)', () => {
   it('ranks equal confidence by agreeing checks, then by direct (probe) observation', () => {
     const byChecks = rankCauses([
       result('node-devices', [{ cause: 'stale-cni0', confidence: 0.8, nodes: ['w1'] }]),
-      result('node-cni-config', [{ cause: 'cni-config-conflict', confidence: 0.75, nodes: ['w1'] }]),
-      result('pod-ips', [{ cause: 'cni-config-conflict', confidence: 0.45, nodes: ['w1'] }]),
+      result('node-cni-config', [{ cause: 'cni-config-conflict', confidence: 0.75, nodes: ['w2'] }]),
+      result('pod-ips', [{ cause: 'cni-config-conflict', confidence: 0.45, nodes: ['w2'] }]),
     ]);
     // 0.75 + 0.05 for two agreeing checks = 0.8: as confident as stale-cni0, with more support.
     expect(byChecks.map((c) => [c.id, c.confidence])).toEqual([
@@ -145,21 +145,28 @@ describe('evidence strength and ties (gap 7)', () => {
     ]);
     expect(findTie(byChecks)).toBeUndefined();
     const byDirect = rankCauses([
-      result('other-cnis', [{ cause: 'cni-config-conflict', confidence: 0.8, nodes: ['w1'] }]),
+      result('flannel-daemonset', [{ cause: 'flannel-pod-failing', confidence: 0.8, nodes: ['w1'] }]),
       result('node-devices', [{ cause: 'stale-cni0', confidence: 0.8, nodes: ['w1'] }]),
     ]);
-    expect(byDirect.map((c) => c.id)).toEqual(['stale-cni0', 'cni-config-conflict']);
+    expect(byDirect.map((c) => c.id)).toEqual(['stale-cni0', 'flannel-pod-failing']);
   });
 
   it('calls equally strong causes on the same node a tie and says what tells them apart', () => {
     const causes = rankCauses([
       result('node-devices', [{ cause: 'stale-cni0', confidence: 0.8, nodes: ['w1'] }]),
-      result('node-subnet-env', [{ cause: 'subnet-env-mismatch', confidence: 0.8, nodes: ['w1'] }]),
+      result('node-cni-plugins', [
+        {
+          cause: 'cni-plugin-missing',
+          confidence: 0.8,
+          nodes: ['w1'],
+          data: { missingPlugins: { w1: ['bridge'] } },
+        },
+      ]),
     ]);
     const tie = findTie(causes)!;
-    expect(tie.causes.sort()).toEqual(['stale-cni0', 'subnet-env-mismatch']);
+    expect(tie.causes.sort()).toEqual(['cni-plugin-missing', 'stale-cni0']);
     expect(tie.tellApart.join('\n')).toMatch(/stale-cni0: `ip -4 addr show cni0`/);
-    expect(tie.tellApart.join('\n')).toMatch(/subnet-env-mismatch: FLANNEL_SUBNET/);
+    expect(tie.tellApart.join('\n')).toMatch(/cni-plugin-missing: `ls \/opt\/cni\/bin`/);
   });
 
   it('is no tie when equally strong causes concern different nodes', () => {
@@ -243,5 +250,25 @@ describe('version mismatch that explains the failures (gap 6)', () => {
       ['flannel-partially-deployed', 0.85],
       ['version-mismatch', 0.45],
     ]);
+  });
+});
+
+describe('a cni0 that follows something else', () => {
+  it('is explained by another CNI config winning on the node, or a wrong subnet.env there, not elsewhere', () => {
+    for (const cause of ['cni-config-conflict', 'subnet-env-mismatch'] as const) {
+      const causes = rankCauses([
+        result('node-cni-config', [{ cause, confidence: 0.9, nodes: ['w2'] }]),
+        result('node-devices', [{ cause: 'stale-cni0', confidence: 0.9, nodes: ['w2'] }]),
+      ]);
+      expect(causes.map((c) => [c.id, c.confidence < 0.5])).toEqual([
+        [cause, false],
+        ['stale-cni0', true],
+      ]);
+    }
+    const elsewhere = rankCauses([
+      result('node-cni-config', [{ cause: 'cni-config-conflict', confidence: 0.9, nodes: ['w2'] }]),
+      result('node-devices', [{ cause: 'stale-cni0', confidence: 0.9, nodes: ['w1'] }]),
+    ]);
+    expect(elsewhere.find((c) => c.id === 'stale-cni0')?.confidence).toBe(0.9);
   });
 });
