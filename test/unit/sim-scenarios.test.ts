@@ -63,7 +63,11 @@ const FLANNEL_OBJECTS: Record<string, string[]> = {
   // The pre-v0.19 manifest: no kube-flannel namespace.
   'legacy-kube-system': CURRENT_MANIFEST.filter((o) => o !== 'Namespace/kube-flannel'),
   // v0.13.0 in kube-system whose rbac v1beta1 objects could not be re-created on Kubernetes 1.22.
-  'version-rbac-removed': ['ConfigMap/kube-flannel-cfg', 'DaemonSet/kube-flannel-ds', 'ServiceAccount/flannel'],
+  'version-rbac-removed': [
+    'ConfigMap/kube-flannel-cfg',
+    'DaemonSet/kube-flannel-ds',
+    'ServiceAccount/flannel',
+  ],
 };
 
 const SUBNET_ENV_MISSING =
