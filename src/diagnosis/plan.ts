@@ -34,7 +34,7 @@ export function planRemediation(
     const byNode = new Map<string, RankedCause[]>();
     for (const cause of matched) {
       for (const node of causeNodes(cause, opts)) {
-        if (!actionHelps(step.action, cause, node)) continue;
+        if (!actionHelps(step.action, cause, node, actionable)) continue;
         byNode.set(node, [...(byNode.get(node) ?? []), cause]);
       }
     }

@@ -33,7 +33,31 @@ function onlyFlannelBinaryMissing(cause: CauseView, node: string | undefined): b
 /** Why a Flannel pod fails where a restart cannot help: the image, the node itself, or no pod at all. */
 const RESTART_CANNOT_FIX: ReadonlySet<string> = new Set(['image-pull', 'node-config', 'not-scheduled']);
 
-export function actionHelps(action: ActionId, cause: CauseView, node?: string): boolean {
+/** Upstream plugins (bridge, host-local, ...) are missing on the node: nothing Flannel or kubelet does installs them. */
+function upstreamPluginsMissing(causes: readonly CauseView[], node: string | undefined): boolean {
+  return causes.some((c) => {
+    if (c.id !== 'cni-plugin-missing') return false;
+    const missing = onNode<string[]>(c.data, 'missingPlugins', node);
+    return Array.isArray(missing) && missing.some((p) => p !== 'flannel');
+  });
+}
+
+/**
+ * Whether `action` can help `cause` on `node`. `others` are the other actionable causes of the verdict: a
+ * restart of kubelet or of the Flannel pod cannot help any cause on a node that lacks the upstream CNI plugins
+ * (the network stays broken there until they are installed).
+ */
+export function actionHelps(
+  action: ActionId,
+  cause: CauseView,
+  node?: string,
+  others: readonly CauseView[] = [],
+): boolean {
+  if (
+    (action === 'restart-kubelet' || action === 'restart-flannel-pod') &&
+    upstreamPluginsMissing([cause, ...others], node)
+  )
+    return false;
   switch (action) {
     case 'restart-flannel-pod':
       if (cause.id === 'cni-plugin-missing') return onlyFlannelBinaryMissing(cause, node);

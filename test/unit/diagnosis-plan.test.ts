@@ -149,3 +149,20 @@ describe('ties and confirmation (gap 7)', () => {
     expect(plan.map((s) => s.action)).toEqual(['report-flannel-pod-failure']);
   });
 });
+
+describe('steps that cannot help', () => {
+  it('restarts neither kubelet nor Flannel on a node without the upstream plugins, whatever the cause', () => {
+    const plan = planRemediation(
+      runbook,
+      [
+        cause('flannel-not-deployed', 0.9),
+        cause('cni-plugin-missing', 0.85, ['w2'], { missingPlugins: { w2: ['bridge', 'host-local'] } }),
+        cause('subnet-env-mismatch', 0.85, ['w2', 'w3']),
+      ],
+      { nodes: ['w1', 'w2', 'w3'] },
+    );
+    expect(plan.find((s) => s.action === 'restart-kubelet')?.nodes).toEqual(['w1', 'w3']);
+    expect(plan.find((s) => s.action === 'restart-flannel-pod')?.nodes).toEqual(['w3']);
+    expect(plan.map((s) => s.action)).toContain('report-missing-cni-plugins');
+  });
+});
