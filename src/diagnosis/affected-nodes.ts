@@ -43,6 +43,8 @@ export interface AffectedNodes {
   notProbed: string[];
   /** Per node, why it was picked (for the report). */
   reasons: Record<string, string[]>;
+  /** No node looked affected: `nodes` is one working node, probed as a sample. */
+  sample?: boolean;
 }
 
 const CNI_NOT_READY = /cni|network plugin|NetworkPluginNotReady|network is not ready/i;
@@ -162,7 +164,7 @@ export function pickAffectedNodes(
       reasons[sample] = [
         'sample: no node looks affected; probed for the network report (MTU) and the node checks',
       ];
-      return { nodes: [sample], notProbed: [], reasons };
+      return { nodes: [sample], notProbed: [], reasons, sample: true };
     }
   }
   return { nodes: ordered.slice(0, max), notProbed: ordered.slice(max), reasons };

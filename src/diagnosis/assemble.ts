@@ -2,6 +2,7 @@
  * Turns the check results of one diagnosis into the Diagnosis document (pure): ranked causes, the
  * remediation plan from the runbook, the network report and what is known about the Flannel install.
  */
+import { CHECK_IDS } from '../checks/catalog.js';
 import type { CheckResult } from '../checks/types.js';
 import type { Runbook } from '../runbooks/schema.js';
 import type { DiagnosisJobData } from './flow.js';
@@ -41,7 +42,7 @@ export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
     ...(request.nodesNotProbed.length ? { nodesNotProbed: request.nodesNotProbed } : {}),
     startedAt: request.startedAt,
     finishedAt: input.finishedAt,
-    healthy: isHealthy(results, causes),
+    healthy: isHealthy(request.sample ? withoutSampleErrors(results) : results, causes),
     causes,
     ...(tie ? { tie } : {}),
     checks: results,
@@ -49,6 +50,14 @@ export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
     network,
     ...(flannel ? { flannel } : {}),
   };
+}
+
+/**
+ * A sample node is probed only for the network report when nothing looked affected: its probe failing (an image
+ * the node cannot pull, a restricted namespace) leaves the API checks' all-clear standing.
+ */
+function withoutSampleErrors(results: readonly CheckResult[]): CheckResult[] {
+  return results.filter((r) => !(r.status === 'error' && CHECK_IDS[r.id]?.scope === 'node'));
 }
 
 /** Healthy means nothing found AND nothing left unchecked: a check that could not run is no all-clear. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
 import { holdBackForTie, planRemediation } from '../../src/diagnosis/plan.js';
+import { assembleDiagnosis } from '../../src/diagnosis/assemble.js';
 import type { RankedCause } from '../../src/diagnosis/types.js';
 import type { CauseId } from '../../src/checks/causes.js';
 
@@ -164,5 +165,34 @@ describe('steps that cannot help', () => {
     expect(plan.find((s) => s.action === 'restart-kubelet')?.nodes).toEqual(['w1', 'w3']);
     expect(plan.find((s) => s.action === 'restart-flannel-pod')?.nodes).toEqual(['w3']);
     expect(plan.map((s) => s.action)).toContain('report-missing-cni-plugins');
+  });
+});
+
+describe('assembling a diagnosis probed on a sample node', () => {
+  const request = {
+    id: 'd1',
+    cluster: 'prod',
+    runbookId: 'flannel',
+    nodes: ['w1'],
+    nodesNotProbed: [],
+    startedAt: '2025-09-22T10:00:00Z',
+    checks: runbook.checks,
+  };
+  const results = [
+    { id: 'flannel-daemonset' as const, status: 'ok' as const, summary: 'ok', evidence: [], findings: [] },
+    {
+      id: 'node-devices' as const,
+      status: 'error' as const,
+      summary: 'w1: probe failed: image pull',
+      evidence: [],
+      findings: [],
+    },
+  ];
+  it('keeps a healthy verdict when only the sample probe could not run, but not for affected nodes', () => {
+    const at = '2025-09-22T10:00:05Z';
+    expect(
+      assembleDiagnosis({ request: { ...request, sample: true }, runbook, results, finishedAt: at }).healthy,
+    ).toBe(true);
+    expect(assembleDiagnosis({ request, runbook, results, finishedAt: at }).healthy).toBe(false);
   });
 });
