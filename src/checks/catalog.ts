@@ -52,6 +52,11 @@ export const CHECK_IDS = {
     scope: 'api',
     description: 'Other CNIs deployed beside Flannel (Calico, Cilium, Weave, Multus, ...)',
   },
+  'pod-ips': {
+    scope: 'api',
+    description:
+      "Every pod IP inside the Flannel Network and its node's podCIDR, no IP used twice (another CNI config or a wrong subnet.env at work)",
+  },
   'version-compat': {
     scope: 'api',
     description: 'Kubernetes version against the running Flannel version and manifest generation',

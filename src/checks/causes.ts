@@ -15,6 +15,7 @@ export const CAUSE_IDS = {
   'cni-config-conflict': 'Another CNI config sorts before Flannel in /etc/cni/net.d',
   'cni-plugin-missing': 'CNI plugin binaries are missing from /opt/cni/bin',
   'subnet-env-missing': '/run/flannel/subnet.env is missing or incomplete',
+  'subnet-env-mismatch': "/run/flannel/subnet.env disagrees with the node's podCIDR",
   'version-mismatch': 'The Flannel version does not suit the Kubernetes version',
 } as const satisfies Record<string, string>;
 

@@ -127,6 +127,33 @@ export function signalFromEvent(event: CoreV1EventLike): SandboxSignal | null {
   };
 }
 
+/**
+ * Is the sandbox failure the pod network's (a CNI plugin, the runtime's CNI setup, network not ready), rather
+ * than another sandbox problem (the pause image, cgroups, the runtime itself)? Every runtime's network wrapper
+ * (§1.2), libcni's `plugin type=`, Multus, or any classified CNI error counts.
+ */
+export function isCniFailure(signal: {
+  reason: string;
+  message: string;
+  signature: Pick<FailureSignature, 'errorClass' | 'pluginType'>;
+}): boolean {
+  if (signal.reason === 'NetworkNotReady') return true;
+  if (signal.signature.errorClass !== 'other' || signal.signature.pluginType) return true;
+  const m = new Message(normaliseMessage(signal.message));
+  return CNI_WRAPPERS.some((re) => m.test(re));
+}
+
+const CNI_WRAPPERS: readonly RegExp[] = [
+  P.CONTAINERD_SANDBOX,
+  P.LIBCNI_PREFIX,
+  P.CRIO_SANDBOX,
+  P.CRIO_ADDING_POD,
+  P.DOCKERSHIM_PLUGIN,
+  P.DOCKERSHIM_SANDBOX,
+  P.PRE_CRI,
+  P.MULTUS,
+];
+
 export function isSandboxReason(reason: string): reason is SandboxReason {
   return (SANDBOX_REASONS as readonly string[]).includes(reason);
 }

@@ -1,10 +1,15 @@
 /**
  * Which nodes a diagnosis probes when the request names none: the incident's nodes first, then nodes
  * the API shows in trouble (pods stuck in ContainerCreating, NotReady with a CNI message,
- * NetworkUnavailable, no ready Flannel pod). Probing costs a pod per node, so the list is capped and the
- * rest are reported as not probed. Gathering is I/O; choosing is pure (pickAffectedNodes).
+ * NetworkUnavailable, no ready Flannel pod, pod IPs outside the node's podCIDR or the Flannel Network or
+ * used twice — the only sign of a second CNI config handing out addresses). When nothing points at a node,
+ * one node that runs Flannel as a DaemonSet is probed as a sample, so the network report still states the
+ * MTU and the node checks run somewhere. Probing costs a pod per node, so the list is capped and the rest
+ * are reported as not probed. Gathering is I/O; choosing is pure (pickAffectedNodes).
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { gatherFlannelConfigMap, gatherFlannelDaemonSets } from '../checks/api/flannel-objects.js';
+import { findPodIpProblems, flannelNetworks, podNetworkIps } from '../checks/api/pod-ips.js';
 import type { KubeClients } from '../checks/types.js';
 
 export const DEFAULT_MAX_PROBED_NODES = 20;
@@ -19,6 +24,10 @@ export interface NodeHealthFacts {
   networkUnavailable: boolean;
   /** A Flannel pod exists on the node and is ready; undefined when Flannel runs no pods (none deployed or embedded). */
   flannelReady?: boolean;
+  /** What is wrong with the pod IPs on the node (outside its podCIDR / the Network, duplicated). */
+  podIpProblems?: string[];
+  /** Ready=True (a sample node should be one that works). */
+  ready?: boolean;
 }
 
 export interface AffectedNodeFacts {
@@ -34,39 +43,71 @@ export interface AffectedNodes {
   notProbed: string[];
   /** Per node, why it was picked (for the report). */
   reasons: Record<string, string[]>;
+  /** No node looked affected: `nodes` is one working node, probed as a sample. */
+  sample?: boolean;
 }
 
 const CNI_NOT_READY = /cni|network plugin|NetworkPluginNotReady|network is not ready/i;
 
 export async function gatherAffectedNodeFacts(kube: KubeClients): Promise<AffectedNodeFacts> {
-  const [nodeList, pending, flannelPods, flannelSets] = await Promise.all([
+  const [nodeList, pods, flannelSets] = await Promise.all([
     kube.core.listNode(),
-    kube.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Pending' }),
-    kube.core.listPodForAllNamespaces({ labelSelector: 'app=flannel' }),
-    kube.apps.listDaemonSetForAllNamespaces({ labelSelector: 'app=flannel' }),
+    kube.core.listPodForAllNamespaces({}),
+    gatherFlannelDaemonSets(kube),
   ]);
+  const configMap = await gatherFlannelConfigMap(kube, flannelSets[0]);
   const stuck = new Map<string, number>();
-  for (const pod of pending.items) {
+  for (const pod of pods.items) {
     const node = pod.spec?.nodeName;
-    if (node && isContainerCreating(pod)) stuck.set(node, (stuck.get(node) ?? 0) + 1);
+    if (node && pod.status?.phase === 'Pending' && isContainerCreating(pod))
+      stuck.set(node, (stuck.get(node) ?? 0) + 1);
   }
+  const flannelPods = pods.items.filter((p) => p.metadata?.labels?.app === 'flannel');
   const flannelByNode = new Map<string, boolean>();
-  for (const pod of flannelPods.items) {
+  for (const pod of flannelPods) {
     const node = pod.spec?.nodeName;
     if (!node) continue;
     flannelByNode.set(node, (flannelByNode.get(node) ?? false) || isReady(pod));
   }
-  const flannelRuns = flannelPods.items.length > 0;
+  const ipProblems = new Map(
+    findPodIpProblems({
+      nodes: nodeList.items.map((n) => ({
+        name: n.metadata?.name ?? '',
+        podCIDRs: n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []),
+      })),
+      pods: pods.items.map((p) => ({
+        namespace: p.metadata?.namespace ?? '',
+        name: p.metadata?.name ?? '',
+        ...(p.spec?.nodeName ? { node: p.spec.nodeName } : {}),
+        ips: podNetworkIps(p),
+      })),
+      networks: flannelNetworks(configMap?.data['net-conf.json']),
+      flannelPresent: true,
+    }).map((p) => [p.node, p] as const),
+  );
+  const flannelRuns = flannelPods.length > 0;
   return {
-    flannelDeployed: flannelSets.items.length > 0,
+    flannelDeployed: flannelSets.length > 0,
     nodes: nodeList.items.map((node) => {
       const name = node.metadata?.name ?? '';
+      const ip = ipProblems.get(name);
+      const reasons = ip
+        ? [
+            ip.outsideNetwork.length &&
+              `${ip.outsideNetwork.length} pod(s) with IPs outside the Flannel Network`,
+            ip.outsidePodCidr.length &&
+              `${ip.outsidePodCidr.length} pod(s) with IPs outside the node podCIDR`,
+            ip.duplicates.length && `${ip.duplicates.length} pod(s) with a duplicate IP`,
+          ].filter((r): r is string => !!r)
+        : [];
       return {
         name,
         stuckPods: stuck.get(name) ?? 0,
         cniNotReady: cniNotReady(node),
         networkUnavailable: condition(node, 'NetworkUnavailable')?.status === 'True',
+        ready: condition(node, 'Ready')?.status === 'True',
         ...(flannelRuns ? { flannelReady: flannelByNode.get(name) ?? false } : {}),
+        ...(reasons.length ? { podIpProblems: reasons } : {}),
       };
     }),
   };
@@ -78,7 +119,7 @@ export async function gatherAffectedNodeFacts(kube: KubeClients): Promise<Affect
  */
 export function pickAffectedNodes(
   facts: AffectedNodeFacts,
-  opts: { incidentNodes?: readonly string[]; max?: number } = {},
+  opts: { incidentNodes?: readonly string[]; max?: number; sample?: boolean } = {},
 ): AffectedNodes {
   const max = Math.max(0, opts.max ?? DEFAULT_MAX_PROBED_NODES);
   const fromIncident = new Set(opts.incidentNodes ?? []);
@@ -107,13 +148,39 @@ export function pickAffectedNodes(
       why.push('no ready Flannel pod');
       score += 10;
     }
+    if (node.podIpProblems?.length) {
+      why.push(...node.podIpProblems);
+      score += 60;
+    }
     if (why.length === 0) continue;
     reasons[node.name] = why;
     scored.push({ name: node.name, score });
   }
   scored.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
   const ordered = scored.map((s) => s.name);
+  if (ordered.length === 0 && max > 0 && opts.sample !== false) {
+    const sample = sampleNode(facts);
+    if (sample) {
+      reasons[sample] = [
+        'sample: no node looks affected; probed for the network report (MTU) and the node checks',
+      ];
+      return { nodes: [sample], notProbed: [], reasons, sample: true };
+    }
+  }
   return { nodes: ordered.slice(0, max), notProbed: ordered.slice(max), reasons };
+}
+
+/**
+ * A node that works (Ready, its Flannel pod ready) from a Flannel DaemonSet install. Embedded Flannel
+ * (k3s/RKE2) keeps its CNI files elsewhere than the probe reads, so it gets no sample.
+ */
+function sampleNode(facts: AffectedNodeFacts): string | undefined {
+  if (!facts.flannelDeployed) return undefined;
+  const candidates = facts.nodes
+    .filter((n) => n.ready !== false && n.flannelReady === true)
+    .map((n) => n.name)
+    .sort();
+  return candidates[0];
 }
 
 function isContainerCreating(pod: V1Pod): boolean {

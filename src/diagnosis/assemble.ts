@@ -2,13 +2,14 @@
  * Turns the check results of one diagnosis into the Diagnosis document (pure): ranked causes, the
  * remediation plan from the runbook, the network report and what is known about the Flannel install.
  */
+import { CHECK_IDS } from '../checks/catalog.js';
 import type { CheckResult } from '../checks/types.js';
 import type { Runbook } from '../runbooks/schema.js';
 import type { DiagnosisJobData } from './flow.js';
 import { buildNetworkReport } from './network-report.js';
-import { planRemediation } from './plan.js';
-import type { Diagnosis, RankedCause } from './types.js';
-import { isHealthy as verdictSaysHealthy, rankCauses } from './verdict.js';
+import { holdBackForTie, planRemediation } from './plan.js';
+import type { Diagnosis, RankedCause, VerdictTie } from './types.js';
+import { findTie, isHealthy as verdictSaysHealthy, rankCauses } from './verdict.js';
 
 /** The Diagnosis plus the affected nodes that were not probed because of the cap. */
 export type DiagnosisDocument = Diagnosis & { nodesNotProbed?: string[] };
@@ -24,7 +25,10 @@ export interface AssembleInput {
 export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
   const { request, runbook, results } = input;
   const causes = rankCauses(results);
-  const plan = planRemediation(runbook, causes, { nodes: request.nodes });
+  const tied = findTie(causes);
+  const planned = planRemediation(runbook, causes, { nodes: request.nodes });
+  const { plan, heldBack } = tied ? holdBackForTie(planned, tied.causes) : { plan: planned, heldBack: [] };
+  const tie: VerdictTie | undefined = tied ? { ...tied, heldBack: heldBack.map((s) => s.step) } : undefined;
   const network = buildNetworkReport(results);
   const flannel = flannelInfo(results);
   return {
@@ -38,13 +42,22 @@ export function assembleDiagnosis(input: AssembleInput): DiagnosisDocument {
     ...(request.nodesNotProbed.length ? { nodesNotProbed: request.nodesNotProbed } : {}),
     startedAt: request.startedAt,
     finishedAt: input.finishedAt,
-    healthy: isHealthy(results, causes),
+    healthy: isHealthy(request.sample ? withoutSampleErrors(results) : results, causes),
     causes,
+    ...(tie ? { tie } : {}),
     checks: results,
     plan,
     network,
     ...(flannel ? { flannel } : {}),
   };
+}
+
+/**
+ * A sample node is probed only for the network report when nothing looked affected: its probe failing (an image
+ * the node cannot pull, a restricted namespace) leaves the API checks' all-clear standing.
+ */
+function withoutSampleErrors(results: readonly CheckResult[]): CheckResult[] {
+  return results.filter((r) => !(r.status === 'error' && CHECK_IDS[r.id]?.scope === 'node'));
 }
 
 /** Healthy means nothing found AND nothing left unchecked: a check that could not run is no all-clear. */

@@ -32,6 +32,11 @@ export interface DiagnosisJobData extends Pick<
 > {
   /** Affected nodes beyond the probe cap. */
   nodesNotProbed: string[];
+  /**
+   * Set when no node looked affected and `nodes` is one working node probed only as a sample (network report,
+   * node checks somewhere): a probe that cannot run there is no reason to doubt a healthy cluster.
+   */
+  sample?: boolean;
   /** The runbook's checks, in its order (the report order). */
   checks: CheckRef[];
 }

@@ -4,7 +4,8 @@
  * Pure: it reads check facts only. Facts it understands:
  *   flannel-configmap: { netConf?: { Backend?: { Type, MTU, VNI, Port } }, backend?|backendType?, mtu?, vni?, port? }
  *   node-annotations:  { backendTypes?: { node: type }, backendType?, backendData?: { node: { VNI } } }
- *   node-devices:      { backend: { node }, overlay: { node: { name, type, mtu, vni, port } }, nic: { node: { name, mtu } } }
+ *   node-devices:      { backend: { node }, overlay: { node: { name, type, mtu, vni, port } }, nic: { node: { name, mtu } },
+ *                        missingRoutes: { node: string[] } (host-gw) }
  *   node-subnet-env:   { mtu: { node: number } }
  */
 import type { CheckId } from '../checks/catalog.js';
@@ -82,6 +83,16 @@ export function buildNetworkReport(results: readonly CheckResult[]): NetworkRepo
         `net-conf.json Backend.MTU ${cmMtu} needs a NIC MTU of at least ${cmMtu + VXLAN_OVERHEAD} for vxlan's ${VXLAN_OVERHEAD}-byte header`,
       );
     }
+  }
+
+  // host-gw: routes to the peers' podCIDRs via their node IPs (node-devices lists the missing ones).
+  const missingRoutes = Object.entries(record(dev.missingRoutes)).filter(
+    ([, v]) => Array.isArray(v) && v.length > 0,
+  ) as Array<[string, string[]]>;
+  for (const [node, routes] of missingRoutes.slice(0, 5)) {
+    warnings.push(
+      `${node}: host-gw has no route for ${routes.length} peer podCIDR(s) (${routes.slice(0, 3).join(', ')}${routes.length > 3 ? ', …' : ''}): host-gw needs every node on one L2 segment; across routers or in most clouds use vxlan`,
+    );
   }
 
   return {

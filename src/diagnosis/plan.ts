@@ -34,7 +34,7 @@ export function planRemediation(
     const byNode = new Map<string, RankedCause[]>();
     for (const cause of matched) {
       for (const node of causeNodes(cause, opts)) {
-        if (!actionHelps(step.action, cause, node)) continue;
+        if (!actionHelps(step.action, cause, node, actionable)) continue;
         byNode.set(node, [...(byNode.get(node) ?? []), cause]);
       }
     }
@@ -52,9 +52,25 @@ export function planRemediation(
   return plan;
 }
 
-/** The cause's own nodes; a cluster-wide cause (no nodes) concerns every affected node. */
+/**
+ * The nodes where the cause is confirmed (a step is offered only there); a cluster-wide cause (no nodes)
+ * concerns every affected node.
+ */
 function causeNodes(cause: RankedCause, opts: PlanOptions): string[] {
-  return cause.nodes.length ? [...new Set(cause.nodes)] : [...(opts.nodes ?? [])];
+  if (cause.nodes.length === 0) return [...(opts.nodes ?? [])];
+  return [...new Set(cause.confirmedNodes ?? cause.nodes)];
+}
+
+/**
+ * A tie never leads to a high-risk step: steps of high risk that act for a tied cause are taken out of the
+ * plan (the verdict says what would tell the causes apart; a re-run after that gets the full plan).
+ */
+export function holdBackForTie(
+  plan: readonly PlanStep[],
+  tied: readonly CauseId[],
+): { plan: PlanStep[]; heldBack: PlanStep[] } {
+  const held = (s: PlanStep) => s.risk === 'high' && s.causes.some((c) => tied.includes(c));
+  return { plan: plan.filter((s) => !held(s)), heldBack: plan.filter(held) };
 }
 
 function buildStep(

@@ -65,6 +65,13 @@ export function formatDiagnosisReport(d: DiagnosisDocument): string {
     }
   });
 
+  if (d.tie) {
+    out.push(
+      `  Tie: ${d.tie.causes.join(', ')} are equally supported by the evidence; no high-risk step is offered${d.tie.heldBack.length ? ` (held back: ${d.tie.heldBack.join(', ')})` : ''}. What would tell them apart:`,
+    );
+    for (const line of d.tie.tellApart) out.push(`     - ${line}`);
+  }
+
   out.push('', 'Network');
   const net = d.network;
   const details = [

@@ -192,7 +192,7 @@ export class DiagnosisService {
       throw new UserError(`unknown runbook "${runbookId}" (loaded: ${known})`);
     }
     const kube = this.opts.clients(req.cluster);
-    const { nodes, notProbed } = await this.affectedNodes(kube, req);
+    const { nodes, notProbed, sample } = await this.affectedNodes(kube, req);
 
     const data: DiagnosisJobData = {
       id,
@@ -203,6 +203,7 @@ export class DiagnosisService {
       ...(req.purpose ? { purpose: req.purpose } : {}),
       nodes,
       nodesNotProbed: notProbed,
+      ...(sample ? { sample: true } : {}),
       startedAt: new Date().toISOString(),
       checks: runbook.checks,
     };
@@ -283,7 +284,7 @@ export class DiagnosisService {
   private async affectedNodes(
     kube: KubeClients,
     req: DiagnosisRequest,
-  ): Promise<{ nodes: string[]; notProbed: string[] }> {
+  ): Promise<{ nodes: string[]; notProbed: string[]; sample?: boolean }> {
     const max = this.opts.maxProbedNodes ?? DEFAULT_MAX_PROBED_NODES;
     if (req.nodes?.length) {
       const unique = [...new Set(req.nodes)];
@@ -301,7 +302,11 @@ export class DiagnosisService {
     }
     const incidentNodes = req.incidentId ? await this.incidentNodes(req.incidentId) : [];
     const picked = pickAffectedNodes(facts, { incidentNodes, max });
-    return { nodes: picked.nodes, notProbed: picked.notProbed };
+    return {
+      nodes: picked.nodes,
+      notProbed: picked.notProbed,
+      ...(picked.sample ? { sample: true } : {}),
+    };
   }
 
   /** Nodes the incident's events named (exact up to the store's tracking cap; a sample beyond). */

@@ -19,6 +19,23 @@ export interface RankedCause {
   data?: Record<string, unknown>;
   /** checks that found it */
   checks: CheckId[];
+  /**
+   * The nodes where the evidence itself confirms the cause (a finding at or above the threshold for that node,
+   * or cluster-wide evidence that does). Node steps run only there; absent = every node of the cause.
+   */
+  confirmedNodes?: string[];
+}
+
+/**
+ * Causes the evidence cannot rank apart (equal strength, same nodes or cluster-wide): no high-risk step is
+ * offered for them, and `tellApart` says what would decide between them.
+ */
+export interface VerdictTie {
+  causes: CauseId[];
+  /** One line per cause: the observation that confirms it (a command to run and what it shows). */
+  tellApart: string[];
+  /** Runbook steps left out of the plan because they are high risk and the causes are tied. */
+  heldBack: string[];
 }
 
 export interface PlanStep {
@@ -64,6 +81,8 @@ export interface Diagnosis {
   healthy: boolean;
   /** ranked first to last */
   causes: RankedCause[];
+  /** Set when the first causes tie (see VerdictTie). */
+  tie?: VerdictTie;
   checks: Array<CheckResult & { node?: string }>;
   plan: PlanStep[];
   network: NetworkReport;

@@ -21,6 +21,8 @@ export const buttonTargetSchema = z.discriminatedUnion('kind', [
     node: z.string().optional(),
   }),
   z.object({ kind: z.literal('ack'), incidentId: z.string() }),
+  /** "…and N more evidence lines": every evidence line of one cause of a diagnosis, answered ephemerally. */
+  z.object({ kind: z.literal('evidence'), diagnosisId: z.string(), cause: z.string() }),
 ]);
 
 export type ButtonTarget = z.infer<typeof buttonTargetSchema>;

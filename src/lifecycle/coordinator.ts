@@ -302,7 +302,26 @@ export class IncidentLifecycle {
         return this.rerun(target, user);
       case 'ack':
         return this.acknowledge(target.incidentId, user);
+      case 'evidence':
+        return this.evidence(target.diagnosisId, target.cause);
     }
+  }
+
+  /** All evidence of one cause of a finished diagnosis (read-only: anyone who sees the thread may ask). */
+  private async evidence(diagnosisId: string, causeId: string): Promise<Outcome> {
+    const d = await this.opts.diagnosis.getResult(diagnosisId);
+    const cause = d?.causes.find((c) => c.id === causeId);
+    if (!d || !cause) return refuse({ code: 'unknown-diagnosis', diagnosisId });
+    const fromChecks = d.checks
+      .filter((c) => cause.checks.includes(c.id))
+      .flatMap((c) => c.evidence.map((line) => `${c.id}: ${line}`));
+    return accept({
+      code: 'evidence',
+      cluster: d.cluster,
+      cause: cause.id,
+      title: cause.title,
+      lines: [...new Set([...cause.evidence, ...fromChecks])],
+    });
   }
 
   /** Opaque ids for the buttons of a message (renderers ask; the coordinator keeps what they mean). */

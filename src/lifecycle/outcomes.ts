@@ -28,7 +28,8 @@ export type Refusal =
   | { code: 'already-diagnosing'; diagnosisId: string; by: string }
   | { code: 'rerun-needs-approver'; incidentId: string }
   | { code: 'already-acknowledged'; by: string; at: string }
-  | { code: 'could-not-start'; reason: string };
+  | { code: 'could-not-start'; reason: string }
+  | { code: 'unknown-diagnosis'; diagnosisId: string };
 
 export type Accepted =
   | { code: 'approval-recorded'; step: number; count: number; required: number }
@@ -42,7 +43,15 @@ export type Accepted =
       node?: string;
       reportTo: 'channel' | 'dm';
     }
-  | { code: 'acknowledged'; incidentId: string };
+  | { code: 'acknowledged'; incidentId: string }
+  | {
+      code: 'evidence';
+      cluster: string;
+      cause: string;
+      title: string;
+      /** Every evidence line of the cause, then those of the checks that found it. */
+      lines: string[];
+    };
 
 export type Outcome = ({ ok: true } & Accepted) | { ok: false; refusal: Refusal };
 

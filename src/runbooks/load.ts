@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, isConfigError, zodIssuesToProblems, type Problem } from '../config/issues.js';
 import { describeReadError, parseYamlText } from '../config/yaml-file.js';
+import { isCniFailure } from '../detect/classify.js';
 import type { FailureSignature } from '../detect/signature.js';
 import { runbookSchema, type Runbook } from './schema.js';
 
@@ -108,15 +109,26 @@ export interface MatchableSignal {
   signature: Pick<FailureSignature, 'errorClass' | 'pluginType' | 'plugin'>;
 }
 
-/** The runbooks whose trigger the signal satisfies, in load order. Pure. */
-export function matchRunbooks(runbooks: readonly Runbook[], signal: MatchableSignal): Runbook[] {
-  return runbooks.filter((runbook) => triggerMatches(runbook, signal));
+/** What the watcher knows about the cluster (undefined: not known yet). */
+export interface ClusterCniFacts {
+  flannel?: boolean;
 }
 
-function triggerMatches(runbook: Runbook, signal: MatchableSignal): boolean {
+/** The runbooks whose trigger the signal satisfies, in load order. Pure. */
+export function matchRunbooks(
+  runbooks: readonly Runbook[],
+  signal: MatchableSignal,
+  cluster: ClusterCniFacts = {},
+): Runbook[] {
+  return runbooks.filter((runbook) => triggerMatches(runbook, signal, cluster));
+}
+
+function triggerMatches(runbook: Runbook, signal: MatchableSignal, cluster: ClusterCniFacts): boolean {
   const trigger = runbook.trigger;
   if (!(trigger.reasons as readonly string[]).includes(signal.reason)) return false;
   if (!trigger.involvedKinds.includes(signal.kind || 'Pod')) return false;
+  // On a cluster that runs the runbook's CNI, every CNI plugin's sandbox failure is in scope.
+  if (trigger.cni === 'flannel' && cluster.flannel === true && isCniFailure(signal)) return true;
   // Older wrappers never name the plugin type; a missing binary still says whose plugin failed. A message
   // naming neither matches, so the filter only excludes failures that clearly belong to another CNI.
   const plugin = (signal.signature.pluginType ?? signal.signature.plugin)?.toLowerCase();

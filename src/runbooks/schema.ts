@@ -64,6 +64,13 @@ export const triggerSchema = z.strictObject({
   messagePatterns: z.array(regexSource).min(1).optional(),
   /** Only when the message names a CNI plugin type: it must be one of these. */
   pluginTypes: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * The CNI this runbook is for. On a cluster that runs it (the watcher looks: a Flannel DaemonSet or nodes
+   * with flanneld's annotations), a sandbox failure from any CNI plugin matches — a leftover config of another
+   * CNI overriding it is its failure — and `pluginTypes` does not apply; until the watcher knows, or where it
+   * does not run, the other trigger fields decide.
+   */
+  cni: z.enum(['flannel']).optional(),
   involvedKinds: z.array(z.string().min(1)).min(1).default(['Pod']),
   /** After an incident resolves, matching signals within this window reopen it instead of opening a new one. */
   cooldownMinutes: z

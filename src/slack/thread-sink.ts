@@ -25,6 +25,7 @@ import {
   renderDiagnosisFailed,
   renderDiagnosisProgress,
   renderVerdict,
+  hasMoreEvidence,
 } from './render/diagnosis.js';
 import { renderDiagnoseRequest, renderIncidentRoot } from './render/incident.js';
 import {
@@ -209,12 +210,19 @@ export class SlackThreadSink implements LifecycleSink {
     // A verification's outcome has a message of its own (and a failed one is followed by the next plan).
     if (purpose === 'verification') return;
     const rerunId = await this.rerunButton(d.cluster, d.incidentId, node);
+    const evidenceIds: Record<string, string> = {};
+    for (const cause of d.causes.filter(hasMoreEvidence))
+      evidenceIds[cause.id] = await this.opts.issueButton({
+        kind: 'evidence',
+        diagnosisId: d.id,
+        cause: cause.id,
+      });
     await this.opts.outbox.upsert(verdictKey(d.id), {
       channel: where.channel,
       thread: { key: where.threadKey },
       final: true,
       after: checksKey(d.id),
-      ...renderVerdict(d, { rerunId, listPlan: purpose === 'report' }),
+      ...renderVerdict(d, { rerunId, listPlan: purpose === 'report', evidenceIds }),
     });
     if (purpose === 'report') await this.reportRoot(d.cluster, d.id, d.requestedBy, node, 'done', d.healthy);
   }

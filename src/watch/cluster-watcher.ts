@@ -5,6 +5,10 @@ import type { IncidentStore } from '../incidents/store.js';
 import type { Incident } from '../incidents/types.js';
 import { EventStream, type StreamHealth } from '../kube/event-stream.js';
 import { SignalBatcher } from './signal-batcher.js';
+import { FlannelPresence } from './flannel-presence.js';
+
+/** How long the first look at the cluster (does it run Flannel?) may hold back the event watch. */
+const PRESENCE_WAIT_MS = 5000;
 
 export type IncidentEventKind = 'opened' | 'reopened' | 'updated' | 'resolved';
 
@@ -26,6 +30,8 @@ export interface ClusterWatcherOptions {
   /** After a batch of signals is stored (metrics: the benchmark measures detection latency here). */
   onRecorded?(signals: readonly SandboxSignal[]): void;
   flushIntervalMs?: number;
+  /** How often to look again whether the cluster runs Flannel (default 60 s). */
+  presenceRefreshMs?: number;
   streamOptions?: {
     idleTimeoutMs?: number;
     watchTimeoutSeconds?: number;
@@ -41,9 +47,15 @@ export class ClusterWatcher {
   private readonly stream: EventStream;
   private readonly batcher: SignalBatcher;
   private readonly ignored: ReadonlySet<string>;
+  private readonly presence: FlannelPresence;
+  private stopped = false;
 
   constructor(private readonly opts: ClusterWatcherOptions) {
     this.ignored = new Set(opts.cluster.ignoreNamespaces ?? []);
+    this.presence = new FlannelPresence(opts.kubeConfig, {
+      refreshMs: opts.presenceRefreshMs,
+      onError: opts.onError,
+    });
     this.batcher = new SignalBatcher({
       flushIntervalMs: opts.flushIntervalMs,
       write: (runbookId, signals) => this.record(runbookId, signals),
@@ -65,21 +77,38 @@ export class ClusterWatcher {
     return this.stream.status;
   }
 
+  /**
+   * Looks whether the cluster runs Flannel, then watches. The watch waits for that answer (at most a few
+   * seconds): it lists the existing events first, so nothing is missed, and none is routed on a guess.
+   */
   start(): void {
-    this.stream.start();
+    const known = this.presence.start();
+    const waited = new Promise<void>((resolve) => setTimeout(resolve, PRESENCE_WAIT_MS).unref());
+    void Promise.race([known, waited]).then(() => {
+      if (!this.stopped) this.stream.start();
+    });
   }
 
   /** Stops watching and writes what was already detected. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.presence.stop();
     await this.stream.stop();
     await this.batcher.close();
+  }
+
+  /** Whether the cluster runs Flannel, as last seen (undefined before the first answer). */
+  get runsFlannel(): boolean | undefined {
+    return this.presence.current;
   }
 
   /** Pure routing of one event; exposed so benchmarks can drive the same path without a network. */
   ingest(event: k8s.CoreV1Event): void {
     const signal = signalFromEvent(event);
     if (!signal || this.ignored.has(signal.namespace)) return;
-    for (const runbook of matchRunbooks(this.opts.runbooks, signal)) this.batcher.add(runbook.id, signal);
+    const cluster = { flannel: this.presence.current };
+    for (const runbook of matchRunbooks(this.opts.runbooks, signal, cluster))
+      this.batcher.add(runbook.id, signal);
   }
 
   flush(): Promise<void> {

@@ -1,4 +1,5 @@
 /** `flannel-ops bench --quick` end to end: the report has the SPEC's fields (figures are not asserted). */
+import { CHECK_ID_LIST } from '../../src/checks/catalog.js';
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -29,7 +30,11 @@ describe('flannel-ops bench --quick', () => {
     expect(report.slack.slack_posts).toBeGreaterThan(0);
     expect(report.storm.slack_calls).toBe(report.slack.slack_calls);
     // One full diagnosis of a 50-node flannel-missing cluster names the cause.
-    expect(report.diagnosis).toMatchObject({ nodes: 50, checks: 16, root_cause: 'flannel-not-deployed' });
+    expect(report.diagnosis).toMatchObject({
+      nodes: 50,
+      checks: CHECK_ID_LIST.length,
+      root_cause: 'flannel-not-deployed',
+    });
     expect(report.diagnosis.wall_ms).toBeGreaterThan(0);
 
     // The bench compiled the product: the deployed entry point (plain Node on dist/) must run, with Node's own

@@ -87,7 +87,14 @@ async function driveToTheEnd(cluster: string, channel: string): Promise<{ outcom
       throw new Error(`${cluster} did not finish: ${incident?.state} — ${roots(channel)[0]?.text}`);
     await new Promise((r) => setTimeout(r, 500));
   }
-  const root = roots(channel)[0];
+  // The store resolves first; the root message is re-rendered through the outbox a moment later.
+  const [final] = await stack.bot.store.list({ cluster, limit: 1 });
+  const root =
+    final?.state === 'resolved'
+      ? await waitFor(`the resolved root of ${cluster}`, () =>
+          roots(channel).find((m) => /^Resolved/.test(m.text)),
+        )
+      : roots(channel)[0];
   return { outcome: root.text, thread: root.replies.map(textOf).join('\n') };
 }
 

@@ -406,7 +406,9 @@ describe('flannel-probe.sh', () => {
     expect(report.errors).toEqual([
       expect.stringMatching(/^addresses: 'ip -o addr show' failed \(exit \d+\): .*FLANNEL_OPS_SIM_NODE_ROOT/),
       expect.stringMatching(/^links: 'ip link show' failed \(exit \d+\): .*FLANNEL_OPS_SIM_NODE_ROOT/),
+      expect.stringMatching(/^routes: 'ip -4 route show' failed \(exit \d+\): .*FLANNEL_OPS_SIM_NODE_ROOT/),
     ]);
+    expect(report.routes).toBeNull();
     expect(report.effectiveConfig?.name).toBe('cbr0');
     expect(report.reservations).toHaveLength(2);
   });

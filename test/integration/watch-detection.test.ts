@@ -167,6 +167,60 @@ describe('detection against the simulator', () => {
     expect(list[0].signatures.map((x) => x.errorClass)).toEqual(['subnet-env-missing']);
   });
 
+  it('on a cluster that runs Flannel any CNI plugin failure is in scope; elsewhere only Flannel wordings are', async () => {
+    const sandboxEvent = (sim: Simulator, namespace: string, pod: string, message: string) => {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      sim.store.create({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${pod}.${randomUUID().slice(0, 8)}`, namespace },
+        involvedObject: { kind: 'Pod', namespace, name: pod, uid: randomUUID(), apiVersion: 'v1' },
+        reason: 'FailedCreatePodSandBox',
+        type: 'Warning',
+        message,
+        source: { component: 'kubelet', host: 'worker-2' },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      });
+    };
+    const calico = (id: string) =>
+      `Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "${id}": plugin type="calico" failed (add): error getting ClusterInformation: connection is unauthorized: Unauthorized`;
+    const pause =
+      'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to get sandbox image "registry.k8s.io/pause:3.10": failed to pull image "registry.k8s.io/pause:3.10": i/o timeout';
+
+    // cni-conflict runs Flannel; a leftover 10-calico.conflist makes worker-2's failures name calico.
+    const flannel = await simulator('cni-conflict');
+    const calicoEvents = flannel.store
+      .list('Event', { fieldSelector: 'reason=FailedCreatePodSandBox' })
+      .filter((e) => String(e.message).includes('plugin type="calico"'));
+    expect(calicoEvents.length).toBeGreaterThan(0);
+    sandboxEvent(flannel, 'shop', 'pause-pod', pause);
+    watch([clusterFor('cc', flannel.kubeconfigPath)]);
+    await waitFor('the calico failures to open the incident', async () => {
+      const [incident] = await incidentsOf('cc');
+      return incident && incident.counts.events >= calicoEvents.length;
+    });
+    const [incident] = await incidentsOf('cc');
+    expect(incident.runbookId).toBe('flannel');
+    expect(incident.signatures.some((x) => x.sampleMessage.includes('plugin type="calico"'))).toBe(true);
+    // A sandbox failure that is no pod-network failure (the pause image) stays out.
+    controlEvent(flannel, 'shop');
+    await waitFor(
+      'the marker',
+      async () => (await incidentsOf('cc'))[0].counts.events > incident.counts.events,
+    );
+    expect((await incidentsOf('cc'))[0].counts.events).toBe(incident.counts.events + 1);
+
+    // flannel-missing: no Flannel DaemonSet, no node with flanneld's annotations: calico's failure is not Flannel's.
+    const none = await simulator('flannel-missing');
+    const want = expectedCounts(none);
+    sandboxEvent(none, 'default', 'calico-pod', calico('feedc0de'));
+    const { statuses } = watch([clusterFor('nf', none.kubeconfigPath)]);
+    await waitFor('the watch to be open', () => statuses.some((s) => s.stream?.state === 'watching'));
+    await waitFor('incident counts to match the Flannel failures only', () => countsMatch('nf', want));
+  });
+
   it('ignored namespaces open nothing', async () => {
     const sim = await simulator('flannel-missing');
     const namespaces = sim.store.list('Namespace').map((n) => n.metadata.name);

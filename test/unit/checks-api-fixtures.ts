@@ -27,6 +27,8 @@ export function flannelDs(over: Partial<DaemonSetSummary> = {}): DaemonSetSummar
     configMapName: 'kube-flannel-cfg',
     tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
     nodeSelector: {},
+    nodeAffinity: [],
+    hostNetwork: true,
     ...over,
   };
 }

@@ -14,8 +14,35 @@ const node = (name: string, extra: Partial<NodeHealthFacts> = {}): NodeHealthFac
 });
 
 describe('pickAffectedNodes', () => {
-  it('probes nothing on a healthy cluster', () => {
-    expect(pickAffectedNodes({ flannelDeployed: true, nodes: [node('a'), node('b')] }).nodes).toEqual([]);
+  it('probes one working node as a sample on a healthy cluster, none without a Flannel DaemonSet', () => {
+    const healthy = pickAffectedNodes({
+      flannelDeployed: true,
+      nodes: [node('b'), node('a', { ready: false }), node('c')],
+    });
+    expect(healthy.nodes).toEqual(['b']);
+    expect(healthy.reasons.b[0]).toMatch(/^sample: .*network report/);
+    // Embedded Flannel (k3s/RKE2) keeps its CNI files where the probe does not look: no sample.
+    const embedded = pickAffectedNodes({
+      flannelDeployed: false,
+      nodes: [node('a', { flannelReady: undefined })],
+    });
+    expect(embedded.nodes).toEqual([]);
+    expect(pickAffectedNodes({ flannelDeployed: true, nodes: [node('a')] }, { sample: false }).nodes).toEqual(
+      [],
+    );
+  });
+
+  it('probes the nodes whose pod IPs are wrong, though nothing else looks affected there', () => {
+    const picked = pickAffectedNodes({
+      flannelDeployed: true,
+      nodes: [
+        node('a'),
+        node('b', { podIpProblems: ['3 pod(s) with IPs outside the Flannel Network'] }),
+        node('c', { stuckPods: 1 }),
+      ],
+    });
+    expect(picked.nodes).toEqual(['c', 'b']);
+    expect(picked.reasons.b).toEqual(['3 pod(s) with IPs outside the Flannel Network']);
   });
 
   it('puts the incident nodes first, then the most stuck pods, and caps the list', () => {
@@ -39,7 +66,7 @@ describe('pickAffectedNodes', () => {
 
   it('a node without a ready Flannel pod counts only when Flannel is deployed', () => {
     const facts = { nodes: [node('a', { flannelReady: false })] };
-    expect(pickAffectedNodes({ ...facts, flannelDeployed: false }).nodes).toEqual([]);
+    expect(pickAffectedNodes({ ...facts, flannelDeployed: false }, { sample: false }).nodes).toEqual([]);
     expect(pickAffectedNodes({ ...facts, flannelDeployed: true }).nodes).toEqual(['a']);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
-import { planRemediation } from '../../src/diagnosis/plan.js';
+import { holdBackForTie, planRemediation } from '../../src/diagnosis/plan.js';
+import { assembleDiagnosis } from '../../src/diagnosis/assemble.js';
 import type { RankedCause } from '../../src/diagnosis/types.js';
 import type { CauseId } from '../../src/checks/causes.js';
 
@@ -116,5 +117,82 @@ describe('planRemediation', () => {
     expect(
       planRemediation(runbook, [cause('flannel-not-deployed', 0.9)])[0].approvalsRequired,
     ).toBeUndefined();
+  });
+});
+
+describe('ties and confirmation (gap 7)', () => {
+  it('holds back every high-risk step of a tied cause', () => {
+    const causes = [
+      cause('stale-cni0', 0.8, ['w1']),
+      cause('cni-plugin-missing', 0.8, ['w1'], { missingPlugins: { w1: ['bridge'] } }),
+    ];
+    const planned = planRemediation(runbook, causes);
+    expect(planned.map((s) => s.action)).toContain('delete-stale-cni0');
+    const { plan, heldBack } = holdBackForTie(planned, ['stale-cni0', 'cni-plugin-missing']);
+    expect(heldBack.map((s) => s.action)).toEqual(['delete-stale-cni0']);
+    expect(plan.every((s) => s.risk !== 'high')).toBe(true);
+    expect(plan.map((s) => s.action)).toContain('report-missing-cni-plugins');
+  });
+
+  it('offers node steps only where the cause is confirmed', () => {
+    const plan = planRemediation(runbook, [
+      { ...cause('subnet-env-mismatch', 0.85, ['w1', 'w2', 'w3']), confirmedNodes: ['w2'] },
+    ]);
+    expect(plan.find((s) => s.action === 'restart-flannel-pod')?.nodes).toEqual(['w2']);
+  });
+
+  it('restarts nothing for an untolerated taint or a node without br_netfilter; reports instead', () => {
+    const plan = planRemediation(runbook, [
+      cause('flannel-pod-failing', 0.85, ['gpu-1', 'w2'], {
+        podFailure: { 'gpu-1': 'not-scheduled', w2: 'node-config' },
+      }),
+    ]);
+    expect(plan.map((s) => s.action)).toEqual(['report-flannel-pod-failure']);
+  });
+});
+
+describe('steps that cannot help', () => {
+  it('restarts neither kubelet nor Flannel on a node without the upstream plugins, whatever the cause', () => {
+    const plan = planRemediation(
+      runbook,
+      [
+        cause('flannel-not-deployed', 0.9),
+        cause('cni-plugin-missing', 0.85, ['w2'], { missingPlugins: { w2: ['bridge', 'host-local'] } }),
+        cause('subnet-env-mismatch', 0.85, ['w2', 'w3']),
+      ],
+      { nodes: ['w1', 'w2', 'w3'] },
+    );
+    expect(plan.find((s) => s.action === 'restart-kubelet')?.nodes).toEqual(['w1', 'w3']);
+    expect(plan.find((s) => s.action === 'restart-flannel-pod')?.nodes).toEqual(['w3']);
+    expect(plan.map((s) => s.action)).toContain('report-missing-cni-plugins');
+  });
+});
+
+describe('assembling a diagnosis probed on a sample node', () => {
+  const request = {
+    id: 'd1',
+    cluster: 'prod',
+    runbookId: 'flannel',
+    nodes: ['w1'],
+    nodesNotProbed: [],
+    startedAt: '2025-09-22T10:00:00Z',
+    checks: runbook.checks,
+  };
+  const results = [
+    { id: 'flannel-daemonset' as const, status: 'ok' as const, summary: 'ok', evidence: [], findings: [] },
+    {
+      id: 'node-devices' as const,
+      status: 'error' as const,
+      summary: 'w1: probe failed: image pull',
+      evidence: [],
+      findings: [],
+    },
+  ];
+  it('keeps a healthy verdict when only the sample probe could not run, but not for affected nodes', () => {
+    const at = '2025-09-22T10:00:05Z';
+    expect(
+      assembleDiagnosis({ request: { ...request, sample: true }, runbook, results, finishedAt: at }).healthy,
+    ).toBe(true);
+    expect(assembleDiagnosis({ request, runbook, results, finishedAt: at }).healthy).toBe(false);
   });
 });

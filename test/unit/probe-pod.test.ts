@@ -58,7 +58,15 @@ describe('buildProbePod', () => {
       const volume = spec.volumes?.find((v) => v.name === mount?.name);
       expect(volume?.hostPath?.path).toBe(hostPath);
     }
-    expect(container.volumeMounts).toHaveLength(5);
+    // Plus containerd's socket directory, read-only, for `crictl pods` (the sandboxes, Ready and NotReady).
+    const cri = container.volumeMounts?.find((m) => m.mountPath === '/host/run/containerd');
+    expect(cri?.readOnly).toBe(true);
+    expect(spec.volumes?.find((v) => v.name === cri?.name)?.hostPath?.path).toBe('/run/containerd');
+    expect(container.env).toContainEqual({
+      name: 'CONTAINER_RUNTIME_ENDPOINT',
+      value: 'unix:///host/run/containerd/containerd.sock',
+    });
+    expect(container.volumeMounts).toHaveLength(6);
   });
 
   it('asks for little and cannot escalate', () => {

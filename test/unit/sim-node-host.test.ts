@@ -257,7 +257,7 @@ describe('NodeHost.cniAdd failure classes and healing', () => {
     expect(host.networkReady().ready).toBe(false);
   });
 
-  it('the lexicographically first config wins: containerd-net gives 10.88.x.x IPs without error', () => {
+  it('the lexicographically first config wins: containerd-net gives 10.88.x.x (and IPv6) IPs without error', () => {
     const host = makeHost({
       files: {
         '/etc/cni/net.d/10-containerd-net.conflist': CONTAINERD_CONFLIST,
@@ -265,9 +265,19 @@ describe('NodeHost.cniAdd failure classes and healing', () => {
         '/run/flannel/subnet.env': SUBNET_ENV,
       },
     });
-    expect(host.cniAdd(sandbox())).toMatchObject({ ok: true, ip: '10.88.0.2', network: 'containerd-net' });
-    expect(host.device('cni0')?.addresses).toEqual(['10.88.0.1/16']);
+    // containerd's sample config has two range sets (IPv4 and IPv6): one address from each.
+    expect(host.cniAdd(sandbox())).toMatchObject({
+      ok: true,
+      ip: '10.88.0.2',
+      ips: ['10.88.0.2', '2001:4860:4860::2'],
+      network: 'containerd-net',
+    });
+    expect(host.device('cni0')?.addresses).toEqual(['10.88.0.1/16', '2001:4860:4860::1/64']);
     expect(host.exists('/var/lib/cni/networks/containerd-net/10.88.0.2')).toBe(true);
+    expect(host.exists('/var/lib/cni/networks/containerd-net/2001:4860:4860::2')).toBe(true);
+    expect(host.readFile('/var/lib/cni/networks/containerd-net/last_reserved_ip.1')).toBe(
+      '2001:4860:4860::2',
+    );
   });
 
   it('a leftover calico config first: the calico plugin is missing; removing the file heals the node', () => {

@@ -35,6 +35,16 @@ const EXPECTED_CAUSES: Record<string, string> = {
   'version-mismatch': 'version-mismatch',
   'k3s-embedded': 'none',
   'legacy-kube-system': 'none',
+  'containerd-net-leftover': 'cni-config-conflict',
+  'multus-flannel': 'none',
+  'flannel-old-restarts': 'none',
+  'flannel-untolerated-taint': 'flannel-pod-failing',
+  'subnet-env-mismatch': 'subnet-env-mismatch',
+  'version-rbac-removed': 'version-mismatch',
+  'flannel-br-netfilter': 'flannel-pod-failing',
+  'host-gw': 'none',
+  'dual-stack': 'none',
+  'ipam-leak-notready': 'ipam-leak',
 };
 
 const CURRENT_MANIFEST = [
@@ -52,6 +62,12 @@ const FLANNEL_OBJECTS: Record<string, string[]> = {
   'flannel-daemonset-deleted': CURRENT_MANIFEST.filter((o) => o !== 'DaemonSet/kube-flannel-ds'),
   // The pre-v0.19 manifest: no kube-flannel namespace.
   'legacy-kube-system': CURRENT_MANIFEST.filter((o) => o !== 'Namespace/kube-flannel'),
+  // v0.13.0 in kube-system whose rbac v1beta1 objects could not be re-created on Kubernetes 1.22.
+  'version-rbac-removed': [
+    'ConfigMap/kube-flannel-cfg',
+    'DaemonSet/kube-flannel-ds',
+    'ServiceAccount/flannel',
+  ],
 };
 
 const SUBNET_ENV_MISSING =
@@ -137,10 +153,12 @@ describe('built-in scenarios', () => {
       if (!ds) continue;
       expect(ds.metadata.labels.app).toBe('flannel');
       expect(ds.spec.selector.matchLabels).toEqual({ app: 'flannel' });
+      const IMAGES: Record<string, string> = {
+        'legacy-kube-system': 'rancher/mirrored-flannelcni-flannel:v0.18.1',
+        'version-rbac-removed': 'quay.io/coreos/flannel:v0.13.0',
+      };
       expect(ds.spec.template.spec.containers[0].image).toBe(
-        name === 'legacy-kube-system'
-          ? 'rancher/mirrored-flannelcni-flannel:v0.18.1'
-          : 'ghcr.io/flannel-io/flannel:v0.28.9',
+        IMAGES[name] ?? 'ghcr.io/flannel-io/flannel:v0.28.9',
       );
     }
   });

@@ -11,7 +11,9 @@ import {
 } from '../../src/slack/render/blocks.js';
 import { renderHelp, renderTimeline } from '../../src/slack/render/commands.js';
 import {
+  EVIDENCE_ACTION_ID,
   RERUN_ACTION_ID,
+  hasMoreEvidence,
   renderDiagnosisChecks,
   renderDiagnosisProgress,
   renderVerdict,
@@ -234,5 +236,47 @@ describe('command texts', () => {
     expect(text).toContain('<@UALICE>');
     expect(text).toContain('&lt;!channel&gt;');
     expectNoControls(message, [DATE, /<@UALICE>/g]);
+  });
+});
+
+describe('verdict: evidence on request, ties, network line (issue 7/9 items 7, 9)', () => {
+  it('offers every evidence line of a cause with more than it shows behind its own button', () => {
+    const d = diagnosis({ evidence: 20, causes: 2 });
+    const message = renderVerdict(d, { evidenceIds: { 'flannel-not-deployed': 'b'.repeat(24) } });
+    const buttons = (message.blocks as Block[])
+      .filter((b) => b.type === 'actions')
+      .flatMap((b) => (b.type === 'actions' ? b.elements : []));
+    expect(buttons.map((e) => [e.action_id, e.value, e.text.text])).toEqual([
+      ['show-evidence-1', 'b'.repeat(24), 'Show all evidence'],
+    ]);
+    expect(EVIDENCE_ACTION_ID.test('show-evidence-1')).toBe(true);
+    expect(allText(message)).toContain('…and 12 more evidence lines');
+    expect(hasMoreEvidence(d.causes[0])).toBe(true);
+    expect(hasMoreEvidence(cause(0, 8))).toBe(false);
+    expectWithinLimits(message);
+  });
+
+  it('says when causes tie, what tells them apart, and which high-risk steps are held back', () => {
+    const d: Diagnosis = {
+      ...diagnosis(),
+      tie: {
+        causes: ['stale-cni0', 'subnet-env-mismatch'],
+        tellApart: ['stale-cni0: `ip -4 addr show cni0` ...', 'subnet-env-mismatch: FLANNEL_SUBNET ...'],
+        heldBack: ['delete-stale-cni0'],
+      },
+    };
+    const text = allText(renderVerdict(d));
+    expect(text).toMatch(
+      /are equally supported by the evidence\*, so no high-risk step is offered \(held back: `delete-stale-cni0`\)/,
+    );
+    expect(text).toContain('What would tell them apart');
+  });
+
+  it('states backend and MTU in a network line', () => {
+    const d: Diagnosis = {
+      ...diagnosis(),
+      network: { backend: 'vxlan', mtu: 1450, vni: 1, port: 8472, warnings: [] },
+    };
+    expect(allText(renderVerdict(d))).toContain('Network: backend vxlan, MTU 1450, VNI 1, port 8472');
   });
 });

@@ -6,8 +6,10 @@ import type { Finding } from '../types.js';
 import type { CheckDefinition } from '../types.js';
 import { NETWORK_NOT_READY } from '../../detect/patterns.js';
 import { clip, evaluation, gatherNodes, listSome, plural, type Evaluation } from './common.js';
+import { formatTaint, placeDaemonPod, tolerationFor, type Toleration } from './placement.js';
 import {
   daemonSetFitsNode,
+  isLinuxNode,
   detectEmbedded,
   embeddedUnlessLeftovers,
   flannelAnnotations,
@@ -37,6 +39,66 @@ export interface FlannelDaemonSetFacts {
   leftovers: FlannelLeftovers;
   /** Non-hostNetwork pods waiting in ContainerCreating (a sign pods need a CNI that is not there). */
   stuckPods: number;
+  /** Non-hostNetwork pods bound to each node and not finished: the nodes that need pod networking. */
+  podNetworkPods?: Record<string, number>;
+}
+
+/**
+ * A node needs Flannel when it runs pods with a pod network, or when ordinary pods may be scheduled there
+ * (schedulable, no NoSchedule/NoExecute taint). Windows nodes run no Linux DaemonSet.
+ */
+export function needsFlannel(node: NodeSummary, podNetworkPods: number): boolean {
+  if (!isLinuxNode(node)) return false;
+  if (podNetworkPods > 0) return true;
+  return (
+    !node.unschedulable && !node.taints.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')
+  );
+}
+
+/** Why the DaemonSet puts no pod on the node, and what to add so it does. */
+export function whyNotScheduled(
+  ds: DaemonSetSummary,
+  node: NodeSummary,
+): {
+  problems: string[];
+  tolerations: Toleration[];
+  taints: string[];
+  selector: string[];
+  affinity: boolean;
+} {
+  const verdict = placeDaemonPod(
+    {
+      tolerations: ds.tolerations,
+      nodeSelector: ds.nodeSelector,
+      nodeAffinity: ds.nodeAffinity,
+      hostNetwork: ds.hostNetwork,
+    },
+    { name: node.name, labels: node.labels, taints: node.taints },
+  );
+  const problems: string[] = [];
+  const taints = verdict.untolerated.map(formatTaint);
+  if (taints.length)
+    problems.push(`${taints.length === 1 ? 'taint' : 'taints'} ${taints.join(', ')} not tolerated`);
+  if (verdict.selector.length) problems.push(`nodeSelector ${verdict.selector.join(', ')}`);
+  if (verdict.affinity) problems.push('required node affinity matches none of its terms');
+  return {
+    problems,
+    tolerations: verdict.untolerated.map(tolerationFor),
+    taints,
+    selector: verdict.selector,
+    affinity: verdict.affinity,
+  };
+}
+
+function isDown(node: NodeSummary): boolean {
+  return (
+    condition(node, 'Ready')?.status === 'Unknown' ||
+    node.taints.some((t) => t.key === 'node.kubernetes.io/unreachable')
+  );
+}
+
+function describeToleration(t: Toleration): string {
+  return `{key: ${t.key}, operator: Exists, effect: ${t.effect}}`;
 }
 
 const LEGACY_PER_ARCH = /^kube-flannel-ds-(?:amd64|arm64|arm|ppc64le|s390x)$/;
@@ -78,7 +140,9 @@ export function evaluateFlannelDaemonSet(facts: FlannelDaemonSetFacts): Evaluati
     if (!pod.node) continue;
     podsByNode.set(pod.node, [...(podsByNode.get(pod.node) ?? []), pod]);
   }
-  const eligible = facts.nodes
+  // A node that is down (Ready Unknown, tainted unreachable) runs no pod at all: that is no Flannel problem.
+  const up = facts.nodes.filter((n) => !isDown(n));
+  const eligible = up
     .filter((n) => facts.daemonSets.some((ds) => daemonSetFitsNode(ds, n)))
     .map((n) => n.name);
   const missing = eligible.filter((n) => !podsByNode.has(n));
@@ -90,6 +154,58 @@ export function evaluateFlannelDaemonSet(facts: FlannelDaemonSetFacts): Evaluati
   const desired = facts.daemonSets.reduce((s, d) => s + d.desired, 0);
   const ready = facts.daemonSets.reduce((s, d) => s + d.ready, 0);
   const findings: Finding[] = [];
+
+  // Nodes that need Flannel but that no Flannel DaemonSet schedules a pod on: the DaemonSet's desired count
+  // leaves them out, so its numbers look fine while those nodes have no pod network.
+  const uncovered = facts.podNetworkPods
+    ? up.filter(
+        (n) =>
+          !podsByNode.has(n.name) &&
+          needsFlannel(n, facts.podNetworkPods?.[n.name] ?? 0) &&
+          !facts.daemonSets.some((ds) => daemonSetFitsNode(ds, n)),
+      )
+    : [];
+  if (uncovered.length > 0) {
+    const podFailure: Record<string, string> = {};
+    const podProblem: Record<string, { pod: string; problem: string; images: string[] }> = {};
+    const unscheduled: Record<string, unknown> = {};
+    const lines: string[] = [];
+    for (const node of uncovered) {
+      const why = whyNotScheduled(primary, node);
+      const pods = facts.podNetworkPods?.[node.name] ?? 0;
+      const fix = why.tolerations.length
+        ? `; add to spec.template.spec.tolerations: ${why.tolerations.map(describeToleration).join(', ')}`
+        : why.selector.length
+          ? `; label the node or widen the DaemonSet's nodeSelector`
+          : '';
+      lines.push(
+        `kubectl get node ${node.name} -o jsonpath='{.spec.taints}': ${pods ? `${plural(pods, 'pod')} with a pod network run there, but ` : ''}DaemonSet ${primary.namespace}/${primary.name} schedules no pod on it: ${why.problems.join('; ') || 'it does not fit'}${fix}`,
+      );
+      podFailure[node.name] = 'not-scheduled';
+      podProblem[node.name] = {
+        pod: `${primary.namespace}/${primary.name}`,
+        problem: `no Flannel pod: ${why.problems.join('; ') || 'the DaemonSet does not fit the node'}`,
+        images: [],
+      };
+      unscheduled[node.name] = {
+        daemonSet: `${primary.namespace}/${primary.name}`,
+        taints: why.taints,
+        tolerations: why.tolerations,
+        selector: why.selector,
+        affinity: why.affinity,
+      };
+    }
+    evidence.push(...lines.slice(0, 6));
+    const names = uncovered.map((n) => n.name);
+    findings.push({
+      cause: 'flannel-pod-failing',
+      confidence: 0.85,
+      summary: `Flannel runs on no pod of ${listSome(names, 3)}: DaemonSet ${primary.namespace}/${primary.name} does not tolerate ${[...new Set(uncovered.flatMap((n) => whyNotScheduled(primary, n).taints))].join(', ') || 'what keeps it off'} there (its desired count leaves ${names.length === 1 ? 'that node' : 'those nodes'} out)`,
+      nodes: names,
+      evidence: lines.slice(0, 6),
+      data: { podFailure, podProblem, unscheduled },
+    });
+  }
   if (missing.length > 0) {
     evidence.push(
       `kubectl get pods -A -l app=flannel -o wide: no Flannel pod on ${plural(missing.length, 'node')} it should run on: ${listSome(missing)}`,
@@ -100,22 +216,37 @@ export function evaluateFlannelDaemonSet(facts: FlannelDaemonSetFacts): Evaluati
       `kubectl get pods -A -l app=flannel -o wide: Flannel pod not ready on ${listSome(notReady)} (see flannel-pods for why)`,
     );
   }
-  if (desired !== ready || missing.length > 0 || notReady.length > 0) {
+  if (desired !== ready || missing.length > 0 || notReady.length > 0 || uncovered.length > 0) {
     const nodes = sortedUnique([...missing, ...notReady]);
-    findings.push({
-      cause: 'flannel-pod-failing',
-      confidence: 0.7,
-      summary: `Flannel is ready on ${ready} of ${desired} nodes${nodes.length ? ` (not on ${listSome(nodes, 3)})` : ''}`,
-      nodes,
-      evidence: evidence.slice(0, 4),
-    });
+    if (desired !== ready || nodes.length > 0)
+      findings.push({
+        cause: 'flannel-pod-failing',
+        confidence: 0.7,
+        summary: `Flannel is ready on ${ready} of ${desired} nodes${nodes.length ? ` (not on ${listSome(nodes, 3)})` : ''}`,
+        nodes,
+        evidence: evidence.slice(0, 4),
+      });
     if (namespaces.length > 1) evidence.push(twoInstallsLine(namespaces));
     return evaluation(
       'fail',
-      `Flannel DaemonSet ${primary.namespace}/${primary.name}${version ? ` (${version})` : ''}: ready ${ready}/${desired}`,
+      `Flannel DaemonSet ${primary.namespace}/${primary.name}${version ? ` (${version})` : ''}: ready ${ready}/${desired}${
+        uncovered.length
+          ? `, no pod on ${listSome(
+              uncovered.map((n) => n.name),
+              3,
+            )} (not scheduled there)`
+          : ''
+      }`,
       evidence,
       findings,
-      { ...resultFacts, desired, ready, notReadyNodes: notReady, missingNodes: missing },
+      {
+        ...resultFacts,
+        desired,
+        ready,
+        notReadyNodes: notReady,
+        missingNodes: missing,
+        unscheduledNodes: uncovered.map((n) => n.name),
+      },
     );
   }
   if (namespaces.length > 1) {
@@ -253,12 +384,19 @@ export const check: CheckDefinition<FlannelDaemonSetFacts> = {
             clusterRoles: [],
             clusterRoleBindings: [],
           }),
-      ctx.kube.core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Pending' }),
+      ctx.kube.core.listPodForAllNamespaces({}),
     ]);
-    const stuckPods = pending.items
-      .map(summarizePod)
-      .filter((p) => !p.hostNetwork && p.containers.some((c) => c.reason === 'ContainerCreating')).length;
-    return { daemonSets, pods, nodes, leftovers, stuckPods };
+    const all = pending.items.map(summarizePod);
+    const stuckPods = all.filter(
+      (p) =>
+        p.phase === 'Pending' && !p.hostNetwork && p.containers.some((c) => c.reason === 'ContainerCreating'),
+    ).length;
+    const podNetworkPods: Record<string, number> = {};
+    for (const p of all) {
+      if (!p.node || p.hostNetwork || p.phase === 'Succeeded' || p.phase === 'Failed') continue;
+      podNetworkPods[p.node] = (podNetworkPods[p.node] ?? 0) + 1;
+    }
+    return { daemonSets, pods, nodes, leftovers, stuckPods, podNetworkPods };
   },
   evaluate: (facts) => evaluateFlannelDaemonSet(facts),
 };

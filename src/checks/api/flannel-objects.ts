@@ -6,6 +6,7 @@
  * Selection is pure; the gather* functions do the I/O.
  */
 import type { KubeClients } from '../types.js';
+import { placeDaemonPod } from './placement.js';
 import {
   summarizeDaemonSet,
   summarizePod,
@@ -129,23 +130,31 @@ export function embeddedUnlessLeftovers(
   return detected === 'unknown' && leftoverList(leftovers).length > 0 ? undefined : detected;
 }
 
-/** Is the node one a DaemonSet with these tolerations/nodeSelector would run on (Linux, no untolerated taint)? */
-export function daemonSetFitsNode(
-  ds: Pick<DaemonSetSummary, 'tolerations' | 'nodeSelector'>,
-  node: Pick<NodeSummary, 'labels' | 'taints'>,
-): boolean {
+/** The node runs Linux (or says nothing about its OS): Flannel's Linux DaemonSet is for it. */
+export function isLinuxNode(node: Pick<NodeSummary, 'labels'>): boolean {
   const os = node.labels['kubernetes.io/os'] ?? node.labels['beta.kubernetes.io/os'];
-  if (os !== undefined && os !== 'linux') return false;
-  for (const [k, v] of Object.entries(ds.nodeSelector)) if (node.labels[k] !== v) return false;
-  return node.taints.every(
-    (taint) =>
-      taint.effect === 'PreferNoSchedule' ||
-      ds.tolerations.some(
-        (t) =>
-          (t.effect === undefined || t.effect === taint.effect) &&
-          (t.operator === 'Exists' ? t.key === undefined || t.key === taint.key : t.key === taint.key),
-      ),
-  );
+  return os === undefined || os === 'linux';
+}
+
+/**
+ * Is the node one the DaemonSet would run a pod on (Linux; nodeSelector, required node affinity; no taint
+ * its tolerations and the DaemonSet controller's defaults leave untolerated)?
+ */
+export function daemonSetFitsNode(
+  ds: Pick<DaemonSetSummary, 'tolerations' | 'nodeSelector'> &
+    Partial<Pick<DaemonSetSummary, 'nodeAffinity' | 'hostNetwork'>>,
+  node: Pick<NodeSummary, 'labels' | 'taints'> & { name?: string },
+): boolean {
+  if (!isLinuxNode(node)) return false;
+  return placeDaemonPod(
+    {
+      tolerations: ds.tolerations,
+      nodeSelector: ds.nodeSelector,
+      nodeAffinity: ds.nodeAffinity ?? [],
+      hostNetwork: ds.hostNetwork ?? true,
+    },
+    { name: node.name ?? '', labels: node.labels, taints: node.taints },
+  ).fits;
 }
 
 // ---- I/O -------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { check as nodeAnnotations } from './node-annotations.js';
 import { check as stuckPods } from './stuck-pods.js';
 import { check as otherCnis } from './other-cnis.js';
 import { check as versionCompat } from './version-compat.js';
+import { check as podIps } from './pod-ips.js';
 
 export const API_CHECKS: readonly CheckDefinition[] = [
   flannelDaemonSet,
@@ -21,5 +22,6 @@ export const API_CHECKS: readonly CheckDefinition[] = [
   nodeAnnotations,
   stuckPods,
   otherCnis,
+  podIps,
   versionCompat,
 ] as CheckDefinition[];

@@ -104,15 +104,32 @@ export function evaluateOtherCnis(facts: OtherCnisFacts): Evaluation {
     );
   }
   const notes: string[] = [];
-  if (names.includes('Canal'))
+  if (names.includes('Canal') && facts.flannelDeployed)
     notes.push(
       'Canal bundles Flannel networking with Calico policy; a separate Flannel DaemonSet beside it runs flanneld twice',
     );
+  // Multus is a meta-plugin: it sorts first in /etc/cni/net.d on purpose and delegates the cluster network.
+  // Whether that network is Flannel's is decided per node from its 00-multus config (node-cni-config).
+  // Canal is Flannel networking plus Calico policy: with no Flannel DaemonSet of its own beside it, the
+  // Flannel annotations are Canal's flanneld and there is nothing to compete with.
+  const competing = facts.others.filter(
+    (o) => o.cni !== 'Multus' && !(o.cni === 'Canal' && !facts.flannelDeployed),
+  );
   if (names.includes('Multus'))
     notes.push(
-      'Multus sorts first in /etc/cni/net.d and delegates to the cluster network: check its delegate is cbr0',
+      "Multus sorts first in /etc/cni/net.d and delegates the cluster network (clusterNetwork or delegates[0]); node-cni-config checks on each probed node that it is Flannel's conflist",
     );
-  const nodes = sortedUnique(facts.others.flatMap((o) => o.nodes));
+  if (competing.length === 0) {
+    return evaluation(
+      'ok',
+      `${names.join(', ')} deployed beside Flannel (a meta-plugin)`,
+      [...evidence, ...notes],
+      [],
+      resultFacts,
+    );
+  }
+  const competingNames = sortedUnique(competing.map((o) => o.cni));
+  const nodes = sortedUnique(competing.flatMap((o) => o.nodes));
   return evaluation(
     'warn',
     `${names.join(', ')} deployed beside Flannel`,
@@ -121,10 +138,10 @@ export function evaluateOtherCnis(facts: OtherCnisFacts): Evaluation {
       {
         cause: 'cni-config-conflict',
         confidence: 0.3,
-        summary: `${names.join(', ')} runs beside Flannel; its CNI config may sort before 10-flannel.conflist`,
+        summary: `${competingNames.join(', ')} runs beside Flannel; its CNI config may sort before 10-flannel.conflist`,
         nodes,
-        evidence,
-        data: { cnis: names },
+        evidence: evidence.filter((line) => !/\bMultus\b/.test(line)),
+        data: { cnis: competingNames },
       },
     ],
     resultFacts,

@@ -2,6 +2,7 @@
  * Plain-data summaries of the Kubernetes objects API checks look at. Gathering maps client-node
  * objects to these; evaluate() only sees summaries, so unit tests build them by hand.
  */
+import type { NodeSelectorTerm } from './placement.js';
 import type { V1Container, V1ContainerStatus, V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
 
 export interface ContainerSummary {
@@ -15,6 +16,8 @@ export interface ContainerSummary {
   message?: string;
   exitCode?: number;
   lastTerminated?: { reason?: string; exitCode?: number; message?: string; finishedAt?: string };
+  /** When the running container started (RFC 3339). */
+  startedAt?: string;
 }
 
 export interface PodSummary {
@@ -54,8 +57,11 @@ export interface DaemonSetSummary {
   /** ConfigMap mounted by the volume named flannel-cfg (else the first configMap volume). */
   configMapName?: string;
   /** Tolerations reduced to what placement needs. */
-  tolerations: Array<{ key?: string; operator?: string; effect?: string }>;
+  tolerations: Array<{ key?: string; operator?: string; value?: string; effect?: string }>;
   nodeSelector: Record<string, string>;
+  /** Required node affinity terms of the pod template (ORed); empty when none. */
+  nodeAffinity: NodeSelectorTerm[];
+  hostNetwork: boolean;
 }
 
 export interface NodeCondition {
@@ -103,6 +109,8 @@ export function summarizeContainer(
   if (reason) summary.reason = reason;
   if (message) summary.message = message;
   if (state?.terminated?.exitCode !== undefined) summary.exitCode = state.terminated.exitCode;
+  const startedAt = toIso(state?.running?.startedAt);
+  if (startedAt) summary.startedAt = startedAt;
   const last = status?.lastState?.terminated;
   if (last) {
     summary.lastTerminated = {
@@ -171,9 +179,33 @@ export function summarizeDaemonSet(ds: V1DaemonSet): DaemonSetSummary {
     tolerations: (spec?.tolerations ?? []).map((t) => ({
       ...(t.key ? { key: t.key } : {}),
       ...(t.operator ? { operator: t.operator } : {}),
+      ...(t.value ? { value: t.value } : {}),
       ...(t.effect ? { effect: t.effect } : {}),
     })),
     nodeSelector: { ...(spec?.nodeSelector ?? {}) },
+    nodeAffinity: (
+      spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []
+    ).map((t) => ({
+      ...(t.matchExpressions
+        ? {
+            matchExpressions: t.matchExpressions.map((e) => ({
+              key: e.key,
+              operator: e.operator,
+              values: e.values ?? [],
+            })),
+          }
+        : {}),
+      ...(t.matchFields
+        ? {
+            matchFields: t.matchFields.map((e) => ({
+              key: e.key,
+              operator: e.operator,
+              values: e.values ?? [],
+            })),
+          }
+        : {}),
+    })),
+    hostNetwork: spec?.hostNetwork === true,
   };
   const sa = spec?.serviceAccountName ?? spec?.serviceAccount;
   if (sa) summary.serviceAccount = sa;

@@ -129,7 +129,8 @@ export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
       summary: line,
       nodes: [],
       evidence: [...evidence],
-      data: { suitable: suitable?.version ?? null, release: release.version },
+      // Every Flannel failure on a cluster the release does not support follows from that (verdict rules).
+      data: { suitable: suitable?.version ?? null, release: release.version, belowMinimum: true },
     });
     return evaluation('fail', line, evidence, findings, withRelease);
   }
@@ -148,6 +149,9 @@ export function evaluateVersionCompat(facts: VersionCompatFacts): Evaluation {
         suitable: suitable?.version ?? null,
         release: release.version,
         unservedApis: withRelease.unservedApis,
+        // The kinds whose manifest API is gone: if exactly those objects are missing, applying the manifest
+        // failed on them (`no matches for kind ...`), and this cause explains the partial deployment.
+        unservedKinds: [...new Set(unserved.map((a) => a.kind))],
       },
     });
     return evaluation('warn', line, evidence, findings, withRelease);

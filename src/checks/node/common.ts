@@ -50,11 +50,14 @@ export interface NodeCheckFacts {
   nodes: NodeFacts[];
   /** A DaemonSet labelled app=flannel exists in some namespace (undefined: not asked). */
   flannelDeployed?: boolean;
+  /** Every node's InternalIP and podCIDRs (only when asked): the routes a host-gw node needs. */
+  peers?: Array<{ name: string; internalIP?: string; podCIDRs: string[] }>;
 }
 
 export interface GatherOptions {
   pods?: boolean;
   flannel?: boolean;
+  peers?: boolean;
 }
 
 /** The nodes to check: the ones asked for, else every node that was probed. */
@@ -86,7 +89,21 @@ export async function gatherNodeFacts(ctx: CheckContext, opts: GatherOptions = {
       return facts;
     }),
   );
-  return flannelDeployed === undefined ? { nodes } : { nodes, flannelDeployed };
+  const peers = opts.peers
+    ? (await core.listNode()).items.map((n) => {
+        const internalIP = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+        return {
+          name: n.metadata?.name ?? '',
+          ...(internalIP ? { internalIP } : {}),
+          podCIDRs: n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []),
+        };
+      })
+    : undefined;
+  return {
+    nodes,
+    ...(flannelDeployed === undefined ? {} : { flannelDeployed }),
+    ...(peers ? { peers } : {}),
+  };
 }
 
 async function readNodeOrUndefined(ctx: CheckContext, name: string): Promise<V1Node | undefined> {

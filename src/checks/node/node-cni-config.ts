@@ -15,31 +15,110 @@ function looksLikeFlannel(c: CniConfigFile): boolean {
   return runsFlannel(c) || /flannel/i.test(c.file) || /"type"\s*:\s*"flannel"/.test(c.content ?? '');
 }
 
-/** Multus wraps the cluster network: it is fine first when it delegates to Flannel's network. */
-function multusDelegatesToFlannel(c: CniConfigFile, flannel: CniConfigFile | undefined): boolean {
-  if (!c.plugins.some((p) => p.type === 'multus')) return false;
+/**
+ * What a Multus config makes the cluster (primary) network, as Multus resolves it
+ * (k8snetworkplumbingwg/multus-cni pkg/k8sclient getNetDelegate, docs/configuration.md):
+ * `clusterNetwork` wins over `delegates`; it is a path (a file, or a directory whose first config is used) or
+ * a name (a NetworkAttachmentDefinition in multusNamespace, else the `name` of a config in confDir);
+ * without it, `delegates[0]` is the primary (the thin entrypoint embeds the first other config there; the
+ * thick daemon writes `clusterNetwork: /host/etc/cni/net.d/<file>`, the host dir seen from its pod).
+ */
+export type MultusPrimary =
+  | { kind: 'flannel' | 'other'; via: string; target: string; types: string[] }
+  | { kind: 'missing'; via: string; target: string }
+  | { kind: 'unknown'; via: string; reason: string };
+
+function isMultus(c: CniConfigFile): boolean {
+  return c.plugins.some((p) => p.type === 'multus' || p.type === 'multus-shim');
+}
+
+function pluginTypesOf(value: unknown): string[] {
+  if (!isRecord(value)) return [];
+  if (Array.isArray(value.plugins))
+    return value.plugins
+      .map((p) => (isRecord(p) && typeof p.type === 'string' ? p.type : ''))
+      .filter(Boolean);
+  return typeof value.type === 'string' ? [value.type] : [];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function resolveMultusPrimary(
+  multus: CniConfigFile,
+  configs: readonly CniConfigFile[],
+  dir: string,
+): MultusPrimary {
   let json: unknown;
   try {
-    json = JSON.parse(c.content ?? '');
+    json = JSON.parse(multus.content ?? '');
   } catch {
-    return false;
+    return { kind: 'unknown', via: multus.file, reason: 'its JSON does not parse' };
   }
-  const targets = new Set([
-    'flannel',
-    'cbr0',
-    ...(flannel?.name ? [flannel.name] : []),
-    ...(flannel ? [flannel.file] : []),
-  ]);
-  const text = JSON.stringify(json);
-  const obj = json as Record<string, unknown>;
-  const plugins = Array.isArray(obj.plugins) ? (obj.plugins as Array<Record<string, unknown>>) : [obj];
-  for (const p of plugins) {
-    const cluster = p.clusterNetwork;
-    if (typeof cluster === 'string' && [...targets].some((t) => cluster === t || cluster.endsWith(`/${t}`)))
-      return true;
-    if (Array.isArray(p.delegates) && /"type"\s*:\s*"flannel"/.test(JSON.stringify(p.delegates))) return true;
+  const top = isRecord(json) ? json : {};
+  const conf = Array.isArray(top.plugins)
+    ? ((top.plugins.find((p) => isRecord(p) && (p.type === 'multus' || p.type === 'multus-shim')) as
+        Record<string, unknown> | undefined) ?? top)
+    : top;
+  const others = configs.filter((c) => c.file !== multus.file && !isMultus(c));
+  const described = (c: CniConfigFile, via: string): MultusPrimary => {
+    const types = c.plugins.map((p) => p.type);
+    if (!c.loadable)
+      return { kind: 'other', via, target: `${c.file} (not loadable: ${c.problem ?? 'invalid'})`, types };
+    return {
+      kind: types.includes('flannel') ? 'flannel' : 'other',
+      via,
+      target: `${c.file} (name ${c.name})`,
+      types,
+    };
+  };
+  const cluster = typeof conf.clusterNetwork === 'string' ? conf.clusterNetwork.trim() : '';
+  if (cluster !== '') {
+    const via = `clusterNetwork "${cluster}"`;
+    if (cluster.includes('/')) {
+      const trimmed = cluster.replace(/\/+$/, '');
+      const base = trimmed.slice(trimmed.lastIndexOf('/') + 1);
+      const parent = trimmed.slice(0, trimmed.lastIndexOf('/'));
+      // The thick daemon sees the host's /etc/cni/net.d at /host/etc/cni/net.d.
+      const inDir = (p: string) => p === dir || p.endsWith(dir);
+      if (/\.(conf|conflist|json)$/.test(base) && inDir(parent)) {
+        const file = configs.find((c) => c.file === base);
+        return file ? described(file, via) : { kind: 'missing', via, target: `${dir}/${base}` };
+      }
+      if (inDir(trimmed)) {
+        const first = others.find((c) => c.loadable);
+        return first ? described(first, via) : { kind: 'missing', via, target: `a config in ${dir}` };
+      }
+      return { kind: 'unknown', via, reason: `the probe does not read ${cluster}` };
+    }
+    const named = others.find((c) => c.loadable && c.name === cluster);
+    if (named) return described(named, via);
+    const ns = typeof conf.multusNamespace === 'string' ? conf.multusNamespace : 'kube-system';
+    const confDir = typeof conf.confDir === 'string' ? conf.confDir : '/etc/cni/multus/net.d';
+    return {
+      kind: 'unknown',
+      via,
+      reason: `no config in ${dir} is named "${cluster}": it is a NetworkAttachmentDefinition (kubectl -n ${ns} get network-attachment-definitions ${cluster} -o yaml) or a config in ${confDir}`,
+    };
   }
-  return /"delegates"[\s\S]*"type"\s*:\s*"flannel"/.test(text);
+  const delegates = Array.isArray(conf.delegates) ? conf.delegates : [];
+  if (delegates.length > 0) {
+    const primary = delegates[0];
+    const types = pluginTypesOf(primary);
+    const name = isRecord(primary) && typeof primary.name === 'string' ? primary.name : '(no name)';
+    return {
+      kind: types.includes('flannel') ? 'flannel' : 'other',
+      via: 'delegates[0]',
+      target: `the embedded config "${name}" (${types.join(', ') || 'no plugin type'})`,
+      types,
+    };
+  }
+  return {
+    kind: 'unknown',
+    via: multus.file,
+    reason: 'it has neither clusterNetwork nor delegates (Multus refuses it)',
+  };
 }
 
 function describeConfig(c: CniConfigFile): string {
@@ -125,20 +204,70 @@ export function evaluateNode(
       facts,
     };
   }
-  if (multusDelegatesToFlannel(effective, flannel)) {
+  // Canal (RKE2's default, Calico policy over Flannel networking) installs its own conflist; with no Flannel
+  // DaemonSet beside it, Canal's flanneld is the cluster's Flannel.
+  if (/canal/i.test(effective.file) && all.flannelDeployed === false) {
     return {
       status: 'ok',
-      summary: `${effective.file} (Multus) sorts first and delegates to Flannel`,
+      summary: `the runtime loads ${effective.file} (Canal: Calico policy over Canal's own flanneld)`,
       evidence: [listing(report), `effective: ${describeConfig(effective)}`],
       facts,
     };
+  }
+  let multusLine: string | undefined;
+  let viaMultus: string | undefined;
+  if (isMultus(effective)) {
+    const primary = resolveMultusPrimary(effective, report.cniConfigs, dir);
+    const cat = `cat ${dir}/${effective.file}`;
+    if (primary.kind === 'flannel') {
+      return {
+        status: 'ok',
+        summary: `${effective.file} (Multus) sorts first and makes Flannel the cluster network (${primary.via})`,
+        evidence: [
+          listing(report),
+          `${cat}: ${primary.via} -> ${primary.target}: Flannel's conflist is the primary network`,
+        ],
+        facts: { ...facts, multusPrimary: primary.target },
+      };
+    }
+    if (primary.kind === 'unknown') {
+      return {
+        status: 'warn',
+        summary: `${effective.file} (Multus) sorts first; which network it makes primary cannot be read here (${primary.via})`,
+        evidence: [listing(report), `${cat}: ${primary.via}: ${primary.reason}`],
+        facts,
+      };
+    }
+    if (primary.kind === 'missing') {
+      multusLine = `${cat}: ${primary.via} names ${primary.target}, which does not exist: Multus fails every pod sandbox ("failed to get clusterNetwork/defaultNetworks")`;
+      if (/flannel/i.test(primary.target) && !flannel) {
+        const evidence = [listing(report), multusLine];
+        return {
+          status: 'fail',
+          summary: `Multus delegates to ${primary.target}, which Flannel's install-cni init container has not written`,
+          evidence,
+          findings: [
+            {
+              cause: all.flannelDeployed === false ? 'flannel-not-deployed' : 'flannel-pod-failing',
+              confidence: 0.6,
+              summary: `Multus delegates to ${primary.target}, which is missing: the Flannel pod on the node did not install its conflist`,
+              evidence,
+            },
+          ],
+          facts,
+        };
+      }
+    } else {
+      multusLine = `${cat}: ${primary.via} -> ${primary.target}: Multus makes ${primary.types.join('/') || 'another plugin'} the cluster network, not Flannel`;
+    }
+    viaMultus = primary.kind === 'other' ? primary.target : undefined;
   }
 
   // Another CNI's config wins (10-calico.conflist, 10-containerd-net.conflist, 00-multus.conf without flannel...).
   const order = report.cniConfigs.map((c) => c.file);
   const evidence = [
     listing(report),
-    `the runtime loads ${describeConfig(effective)}, not Flannel's config`,
+    multusLine ?? `the runtime loads ${describeConfig(effective)}, not Flannel's config`,
     flannel
       ? `Flannel's ${flannel.file} sorts after it and is ignored`
       : brokenFlannel
@@ -151,7 +280,11 @@ export function evaluateNode(
     findings.push({
       cause: 'cni-config-conflict',
       confidence: flannel ? 0.9 : 0.7,
-      summary: `${effective.file} sorts before ${flannel?.file ?? "Flannel's conflist"} in ${dir}, so pods get ${effective.plugins.map((p) => p.type).join('/')} networking`,
+      summary: viaMultus
+        ? `${effective.file} (Multus) sorts first in ${dir} and delegates the cluster network to ${viaMultus}, not to ${flannel?.file ?? "Flannel's conflist"}`
+        : multusLine
+          ? `${effective.file} (Multus) sorts first in ${dir} and points its cluster network at a config that does not exist`
+          : `${effective.file} sorts before ${flannel?.file ?? "Flannel's conflist"} in ${dir}, so pods get ${effective.plugins.map((p) => p.type).join('/')} networking`,
       evidence,
       data: { conflicts: { [nf.node]: conflict } },
     });

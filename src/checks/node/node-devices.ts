@@ -66,17 +66,17 @@ export function evaluateNode(
   const backend = nf.backendType ?? 'vxlan';
   const podCidr = parseIpv4Cidr(nf.podCIDR);
   const subnet = parseIpv4Cidr(report.subnetEnv.subnet);
-  // FLANNEL_SUBNET is what the bridge plugin is told to use; the podCIDR is what it should be.
-  const expected = podCidr
-    ? gatewayCidr(podCidr)
-    : subnet
-      ? `${formatIpv4(subnet.address)}/${subnet.prefix}`
-      : undefined;
+  // The podCIDR is what cni0 should carry; FLANNEL_SUBNET is what the bridge plugin is told to use. When the
+  // two disagree, subnet.env is wrong (node-subnet-env), not cni0.
+  const podGateway = podCidr ? gatewayCidr(podCidr) : undefined;
+  const envGateway = subnet ? `${formatIpv4(subnet.address)}/${subnet.prefix}` : undefined;
+  const expected = podGateway ?? envGateway;
   const cni0 = devices.find((d) => d.name === 'cni0');
   const overlay = backendDevice(devices, backend);
   const nic = uplink(devices, overlay);
   const facts = {
     backend,
+    missingRoutes: [] as string[],
     cni0: cni0 ? { addresses: cni0.ipv4.map((a) => a.cidr), mtu: cni0.mtu ?? null } : null,
     overlay: overlay
       ? {
@@ -95,6 +95,9 @@ export function evaluateNode(
   const findings: NodeOutcome['findings'] = [];
   let status: NodeOutcome['status'] = 'ok';
   const problems: string[] = [];
+  const envLine = report.subnetEnv.subnet
+    ? [`${report.subnetEnv.path}: FLANNEL_SUBNET=${report.subnetEnv.subnet}`]
+    : [];
 
   if (!cni0) {
     evidence.push(
@@ -103,24 +106,43 @@ export function evaluateNode(
   } else {
     const addrs = cni0.ipv4.map((a) => a.cidr);
     evidence.push(`ip -4 addr show cni0: ${addrs.join(', ') || 'no IPv4 address'}`);
+    const envWrong = podGateway !== undefined && envGateway !== undefined && envGateway !== podGateway;
     if (expected && addrs.length > 0 && !addrs.includes(expected)) {
-      const wants = podCidr ? `node podCIDR ${nf.podCIDR}` : `FLANNEL_SUBNET ${report.subnetEnv.subnet}`;
-      const lines = [
-        `cni0 has ${addrs.join(', ')}; ${wants} needs ${expected}`,
-        ...(report.subnetEnv.subnet
-          ? [`${report.subnetEnv.path}: FLANNEL_SUBNET=${report.subnetEnv.subnet}`]
-          : []),
-      ];
-      status = 'fail';
-      problems.push(`cni0 has ${addrs.join(', ')}, expected ${expected}`);
-      evidence.push(...lines);
-      findings.push({
-        cause: 'stale-cni0',
-        confidence: 0.9,
-        summary: `cni0 holds ${addrs.join(', ')} from an old podCIDR; the node's podCIDR needs ${expected}, so the bridge plugin fails with "cni0" already has an IP address different from ${expected}`,
-        evidence: lines,
-        data: { staleCni0: { [nf.node]: { addresses: addrs, expected } } },
-      });
+      if (envWrong && addrs.includes(envGateway)) {
+        // cni0 was made from the wrong subnet.env: deleting it now would only recreate it from that file.
+        const lines = [
+          `cni0 has ${addrs.join(', ')}, the gateway of FLANNEL_SUBNET ${report.subnetEnv.subnet}; node podCIDR ${nf.podCIDR} needs ${podGateway}`,
+          ...envLine,
+          'the bridge plugin built cni0 from the wrong subnet.env: deleting cni0 alone would recreate it the same way; once flanneld has rewritten subnet.env, cni0 must be re-created',
+        ];
+        status = 'fail';
+        problems.push(`cni0 follows the wrong subnet.env (${addrs.join(', ')}, podCIDR needs ${podGateway})`);
+        evidence.push(...lines);
+        findings.push({
+          cause: 'subnet-env-mismatch',
+          confidence: 0.6,
+          summary: `cni0 carries ${addrs.join(', ')} from the wrong FLANNEL_SUBNET ${report.subnetEnv.subnet}, not the node podCIDR gateway ${podGateway}`,
+          evidence: lines,
+          data: { cni0FollowsSubnetEnv: { [nf.node]: { addresses: addrs, expected: podGateway } } },
+        });
+      } else {
+        const wants = podCidr ? `node podCIDR ${nf.podCIDR}` : `FLANNEL_SUBNET ${report.subnetEnv.subnet}`;
+        const lines = [`cni0 has ${addrs.join(', ')}; ${wants} needs ${expected}`, ...envLine];
+        status = 'fail';
+        problems.push(`cni0 has ${addrs.join(', ')}, expected ${expected}`);
+        evidence.push(...lines);
+        findings.push({
+          cause: 'stale-cni0',
+          confidence: 0.9,
+          summary: `cni0 holds ${addrs.join(', ')} from an old podCIDR; the node's podCIDR needs ${expected}, so the bridge plugin fails with "cni0" already has an IP address different from ${expected}`,
+          evidence: lines,
+          data: { staleCni0: { [nf.node]: { addresses: addrs, expected } } },
+        });
+      }
+    } else if (envWrong && addrs.includes(podGateway)) {
+      evidence.push(
+        `cni0 carries the podCIDR gateway ${podGateway}, but FLANNEL_SUBNET says ${report.subnetEnv.subnet}: the bridge plugin refuses new pods ("cni0" already has an IP address different from ${report.subnetEnv.subnet}) until subnet.env is right (see node-subnet-env)`,
+      );
     }
   }
 
@@ -172,16 +194,41 @@ export function evaluateNode(
   }
   if (nic) evidence.push(`uplink ${nic.name} mtu ${nic.mtu ?? '?'}`);
 
+  // host-gw has no device: flanneld programs a route to each peer's podCIDR via the peer's node IP, which
+  // works only when every node is on one L2 segment (backends.md). A missing route means pods there are
+  // unreachable from this node.
+  const missingRoutes: string[] = [];
+  if (backend === 'host-gw' && report.routes && all.peers) {
+    for (const peer of all.peers) {
+      if (peer.name === nf.node || !peer.internalIP) continue;
+      for (const cidr of peer.podCIDRs.filter((c) => !c.includes(':'))) {
+        const ok = report.routes.some((r) => r.dst === cidr && r.via === peer.internalIP);
+        if (!ok) missingRoutes.push(`${cidr} via ${peer.internalIP} (${peer.name})`);
+      }
+    }
+    const total = all.peers.filter((p) => p.name !== nf.node && p.internalIP && p.podCIDRs.length).length;
+    evidence.push(
+      missingRoutes.length
+        ? `ip -4 route: no host-gw route for ${missingRoutes.slice(0, 6).join(', ')}${missingRoutes.length > 6 ? ` and ${missingRoutes.length - 6} more` : ''}: flanneld adds them only for peers on the same L2 segment (a cloud network or a router in between needs the vxlan backend)`
+        : `ip -4 route: a host-gw route to each of ${total} peer podCIDRs via the peer's node IP`,
+    );
+    if (missingRoutes.length) {
+      if (status === 'ok') status = 'warn';
+      problems.push(`${missingRoutes.length} host-gw route(s) missing`);
+    }
+  }
+
   const summary =
     problems.length > 0
       ? problems.join('; ')
       : `${cni0 ? `cni0 ${cni0.ipv4.map((a) => a.cidr).join(', ') || 'present'}` : 'cni0 not created yet'}${overlay ? `, ${overlay.name} present` : ''}`;
+  facts.missingRoutes = missingRoutes;
   return { status, summary, evidence, findings, facts };
 }
 
 export const check = nodeCheck({
   id: 'node-devices',
   title: 'cni0 and Flannel devices on the node',
-  needs: { flannel: true },
+  needs: { flannel: true, peers: true },
   evaluateNode,
 });

@@ -1,8 +1,9 @@
 /**
  * host-local reservations in /var/lib/cni/networks/<conflist name>/ against the pod IPs the API says
- * are in use on the node (domain/flannel.md §2, selective rule). The API cannot see sandbox ids, so a
- * reservation counts as leaked only when its IP is no pod's IP on the node; the release action
- * re-checks owners against the runtime's sandboxes before it removes anything.
+ * are in use on the node (domain/flannel.md §2, selective rule). A reservation counts as leaked only when
+ * its IP is no pod's IP on the node and, when the probe could ask the runtime (`crictl pods`), its owner is
+ * no sandbox, Ready or NotReady (a NotReady sandbox keeps its IP until kubelet tears it down). The release
+ * action re-checks owners against the runtime's sandboxes before it removes anything.
  */
 import { ipamNetworkName, nodeCheck, type NodeOutcome, type ProbedNode } from './common.js';
 import {
@@ -37,8 +38,17 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
   const usedIps = new Set(pods.flatMap((p) => p.ips));
   const usedInRange = podCidr ? [...usedIps].filter((ip) => inCidr(podCidr, ip)) : [...usedIps];
   const reservations = network?.reservations ?? [];
+  // With the runtime's view, a reservation whose owner is a sandbox (Ready, or NotReady: stopped but not
+  // torn down yet, it keeps its IP until kubelet's CNI DEL) is not leaked, whatever the API says.
+  const sandboxes = report.sandboxes;
+  const sandboxState = new Map((sandboxes ?? []).map((sb) => [sb.id, sb] as const));
+  const heldByNotReady = sandboxes
+    ? reservations.filter(
+        (r) => !usedIps.has(r.ip) && sandboxState.get(r.containerId)?.state === 'SANDBOX_NOTREADY',
+      )
+    : [];
   const leaked = reservations
-    .filter((r) => !r.unreadable && !usedIps.has(r.ip))
+    .filter((r) => !r.unreadable && !usedIps.has(r.ip) && !sandboxState.has(r.containerId))
     .map((r) => r.ip)
     .sort(compareIps);
   const inRange = podCidr ? reservations.filter((r) => inCidr(podCidr, r.ip)) : reservations;
@@ -52,6 +62,7 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
     rangeSize: rangeSize ?? null,
     podIpsInUse: usedIps.size,
     leaked: leaked.length,
+    ...(sandboxes ? { heldByNotReadySandboxes: heldByNotReady.length } : {}),
   };
   const rangeText = podCidr
     ? `podCIDR ${formatIpv4Cidr(podCidr)} holds ${rangeSize} pod IPs`
@@ -70,6 +81,16 @@ export function evaluateNode(nf: ProbedNode, _params: Record<string, unknown>): 
     );
   }
   if (unreadable.length) evidence.push(`owner unreadable, left alone: ${summarizeIps(unreadable)}`);
+  if (sandboxes) {
+    evidence.push(
+      `crictl pods: ${sandboxes.length} sandboxes (${sandboxes.filter((sb) => sb.state === 'SANDBOX_NOTREADY').length} NotReady)`,
+    );
+  }
+  if (heldByNotReady.length) {
+    evidence.push(
+      `held by NotReady sandboxes, not leaked (${heldByNotReady.length}): ${summarizeIps(heldByNotReady.map((r) => r.ip).sort(compareIps))} — their pods are gone and kubelet tears them down (CNI DEL); restarting kubelet re-drives a stuck teardown`,
+    );
+  }
 
   // Real pods fill the range: releasing nothing would help, the range is too small.
   if (rangeSize !== undefined && usedInRange.length >= rangeSize) {

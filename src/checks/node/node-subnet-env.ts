@@ -1,8 +1,9 @@
 /**
  * /run/flannel/subnet.env on each node: flanneld writes it once it holds its lease; the flannel CNI
  * plugin cannot set up any pod without it. It must be complete and FLANNEL_SUBNET must be the node's
- * podCIDR gateway (domain/flannel.md §3). The fix is always flanneld's, never a hand-written or
- * copied file (§6 anti-patterns).
+ * podCIDR gateway (domain/flannel.md §3): a file that disagrees (copied from another node, hand-written,
+ * older than the podCIDR) is `subnet-env-mismatch`. The fix is always flanneld's (a restart rewrites it from
+ * its lease), never a hand-written or copied file (§6 anti-patterns).
  */
 import { nodeCheck, type NodeCheckFacts, type NodeOutcome, type ProbedNode } from './common.js';
 import {
@@ -135,6 +136,36 @@ export function evaluateNode(
     return { status: 'ok', summary: `FLANNEL_SUBNET=${env.subnet}`, evidence: [shown], facts };
   }
   const evidence = [shown, `node podCIDR ${nf.podCIDR} (gateway ${gatewayCidr(podCidr)})`];
+  // flanneld writes FLANNEL_SUBNET from the lease it takes, which is the node's podCIDR; a running, ready
+  // flanneld therefore never leaves a file that disagrees with it: such a file was written by someone else
+  // (copied from another node, hand-written) or is older than the podCIDR.
+  const flannelReady = nf.flannelPod?.ready === true;
+  const mismatch = (confidence: number, why: string): NodeOutcome => {
+    const lines = [
+      ...evidence,
+      ...(flannelPod ? [flannelPod] : []),
+      `the flannel CNI plugin hands out pod IPs from FLANNEL_SUBNET ${formatIpv4Cidr(subnet)} and the bridge plugin wants cni0 at ${env.subnet}: pods get addresses from another node's range`,
+    ];
+    return {
+      status: 'fail',
+      summary: `FLANNEL_SUBNET ${env.subnet} does not match podCIDR ${nf.podCIDR}`,
+      evidence: lines,
+      findings: [
+        {
+          cause: 'subnet-env-mismatch',
+          confidence,
+          summary: `${env.path} says FLANNEL_SUBNET=${env.subnet} but the node's podCIDR is ${nf.podCIDR} (${why}): restart the Flannel pod on the node so flanneld rewrites it from its lease (${NOT_A_FIX})`,
+          evidence: lines,
+          data: {
+            subnetEnvMismatch: {
+              [nf.node]: { subnet: env.subnet, network: env.network, podCIDR: nf.podCIDR },
+            },
+          },
+        },
+      ],
+      facts,
+    };
+  };
   if (!cidrContainsCidr(network, podCidr)) {
     return {
       status: 'fail',
@@ -152,20 +183,12 @@ export function evaluateNode(
     };
   }
   if (!sameNetwork(subnet, podCidr)) {
-    return {
-      status: 'fail',
-      summary: `FLANNEL_SUBNET ${env.subnet} does not match podCIDR ${nf.podCIDR}`,
-      evidence,
-      findings: [
-        {
-          cause: 'flannel-pod-failing',
-          confidence: 0.5,
-          summary: `${env.path} is stale (FLANNEL_SUBNET ${formatIpv4Cidr(subnet)} is not the node podCIDR ${nf.podCIDR}): flanneld has not rewritten it since the podCIDR changed; restart the Flannel pod on the node`,
-          evidence,
-        },
-      ],
-      facts,
-    };
+    return mismatch(
+      0.85,
+      flannelReady
+        ? 'the Flannel pod there is ready, so the file is not the one flanneld wrote: copied, hand-written, or left from an earlier lease'
+        : 'written by hand, copied from another node, or left from an earlier lease',
+    );
   }
   return {
     status: 'ok',

@@ -323,6 +323,8 @@ probe_net() {
     # busybox ip has no -d: the device list without vxlan details is still worth having.
     run_ip 'links' ip link show
   fi
+  printf ',"route":'
+  run_ip 'routes' ip -4 route show
   printf ',"sysClassNet":{"dir":'
   json_str "$SYS_CLASS_NET_DIR"
   sys_sep=''
@@ -468,6 +470,24 @@ probe_netns() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The runtime's sandboxes, as `crictl pods` shows them (Ready and NotReady: a NotReady sandbox still
+# holds its IP until the kubelet tears it down). Only when crictl is in the image and the runtime's
+# socket is mounted (CONTAINER_RUNTIME_ENDPOINT); otherwise null. Read-only: `pods` lists, nothing else.
+
+probe_cri() {
+  printf ',"cri":'
+  if ! command -v crictl >/dev/null 2>&1; then
+    printf 'null'
+    return
+  fi
+  _out=$(crictl pods -o json 2>&1)
+  _rc=$?
+  printf '{"command":"crictl pods -o json","exitCode":%s,"lines":[' "$_rc"
+  json_lines "$_out"
+  printf ']}'
+}
+
+# ---------------------------------------------------------------------------------------------
 
 printf '{"probeVersion":%s,"node":' "$PROBE_VERSION"
 json_str "${NODE_NAME:-}"
@@ -482,5 +502,6 @@ probe_net
 probe_subnet_env
 probe_ipam
 probe_netns
+probe_cri
 printf ',"errors":[%s]}\n' "$errors"
 exit 0

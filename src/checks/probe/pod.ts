@@ -26,6 +26,14 @@ export const PROBE_MOUNTS = [
 
 export const PROBE_HOST_ROOT = '/host';
 
+/**
+ * containerd's socket directory, mounted read-only so `crictl pods` (when the probe image has crictl) can list
+ * the sandboxes, Ready and NotReady: a NotReady sandbox still holds its IP (domain/flannel.md §2). The probe
+ * only lists; nothing else is asked of the runtime.
+ */
+export const CRI_SOCKET_DIR = '/run/containerd';
+export const CRI_ENDPOINT = `unix://${PROBE_HOST_ROOT}${CRI_SOCKET_DIR}/containerd.sock`;
+
 export interface ProbePodOptions {
   node: string;
   namespace: string;
@@ -41,15 +49,22 @@ export function buildProbePod(opts: ProbePodOptions): V1Pod {
     { name: 'NODE_NAME', value: opts.node },
     { name: 'HOST_ROOT', value: PROBE_HOST_ROOT },
     ...PROBE_MOUNTS.map((m) => ({ name: m.env, value: mountPath(m.hostPath) })),
+    { name: 'CONTAINER_RUNTIME_ENDPOINT', value: CRI_ENDPOINT },
   ];
   // No hostPath `type`: a check type (Directory) would keep the pod from starting on exactly the
   // nodes we need to look at, e.g. one without /run/flannel.
-  const volumes: V1Volume[] = PROBE_MOUNTS.map((m) => ({ name: m.volume, hostPath: { path: m.hostPath } }));
-  const volumeMounts: V1VolumeMount[] = PROBE_MOUNTS.map((m) => ({
-    name: m.volume,
-    mountPath: mountPath(m.hostPath),
-    readOnly: true,
-  }));
+  const volumes: V1Volume[] = [
+    ...PROBE_MOUNTS.map((m) => ({ name: m.volume, hostPath: { path: m.hostPath } })),
+    { name: 'cri', hostPath: { path: CRI_SOCKET_DIR } },
+  ];
+  const volumeMounts: V1VolumeMount[] = [
+    ...PROBE_MOUNTS.map((m) => ({
+      name: m.volume,
+      mountPath: mountPath(m.hostPath),
+      readOnly: true,
+    })),
+    { name: 'cri', mountPath: mountPath(CRI_SOCKET_DIR), readOnly: true },
+  ];
   return {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -74,6 +74,8 @@ export const probeOutputSchema = z.object({
   net: z.object({
     addr: commandOutputSchema,
     link: commandOutputSchema,
+    /** `ip -4 route show` (probe scripts before routes were collected leave it out). */
+    route: commandOutputSchema.optional(),
     sysClassNet: z.object({ dir: z.string(), readable: z.boolean(), names: z.array(z.string()) }),
   }),
   subnetEnv: z.object({
@@ -90,6 +92,8 @@ export const probeOutputSchema = z.object({
     otherEntries: z.array(z.string()),
   }),
   netns: z.object({ dir: z.string(), exists: z.boolean(), entries: z.array(z.string()) }),
+  /** `crictl pods -o json`, null when the probe has no crictl or no runtime socket. */
+  cri: commandOutputSchema.nullable().optional(),
   errors: z.array(z.string()),
 });
 
@@ -179,7 +183,66 @@ export interface ProbeReport {
   /** Every reservation of every network, flattened. */
   reservations: IpamReservation[];
   netns: { dir: string; exists: boolean; entries: string[] };
+  /** Routes of the main table (`ip -4 route`), null when the probe did not list them. */
+  routes: Route[] | null;
+  /** The runtime's sandboxes (`crictl pods`), null when the probe could not ask the runtime. */
+  sandboxes: CriSandboxView[] | null;
   errors: string[];
+}
+
+export interface Route {
+  dst: string;
+  via?: string;
+  dev?: string;
+}
+
+export interface CriSandboxView {
+  id: string;
+  /** SANDBOX_READY or SANDBOX_NOTREADY. */
+  state: string;
+  name: string;
+  namespace: string;
+}
+
+/** `ip route` lines: `DST [via GW] [dev DEV] ...`. */
+export function parseRoutes(lines: readonly string[]): Route[] {
+  const out: Route[] = [];
+  for (const line of lines) {
+    const words = line.trim().split(/\s+/);
+    if (!words[0]) continue;
+    const after = (key: string) => {
+      const i = words.indexOf(key);
+      return i >= 0 ? words[i + 1] : undefined;
+    };
+    const via = after('via');
+    const dev = after('dev');
+    out.push({ dst: words[0], ...(via ? { via } : {}), ...(dev ? { dev } : {}) });
+  }
+  return out;
+}
+
+/** `crictl pods -o json`: {"items": [{id, state, metadata: {name, namespace}}]}; null when it is not that. */
+export function parseCrictlPods(text: string): CriSandboxView[] | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const items = (json as { items?: unknown })?.items;
+  if (!Array.isArray(items)) return null;
+  return items.flatMap((item) => {
+    const it = item as { id?: unknown; state?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+    if (typeof it.id !== 'string') return [];
+    return [
+      {
+        id: it.id,
+        state: typeof it.state === 'string' ? it.state : 'SANDBOX_UNKNOWN',
+        name: typeof it.metadata?.name === 'string' ? it.metadata.name : '',
+        namespace: typeof it.metadata?.namespace === 'string' ? it.metadata.namespace : '',
+      },
+    ];
+  });
 }
 
 /** Invalid probe output; the message names the field and the reason. */
@@ -259,7 +322,14 @@ export function enrichProbeOutput(out: ProbeOutput): ProbeReport {
     ipam: { dir: host(out.ipam.dir), exists: out.ipam.exists, networks },
     reservations: networks.flatMap((n) => n.reservations),
     netns: { ...out.netns, dir: host(out.netns.dir) },
-    errors,
+    routes: out.net.route && out.net.route.exitCode === 0 ? parseRoutes(out.net.route.lines) : null,
+    sandboxes: out.cri && out.cri.exitCode === 0 ? parseCrictlPods(out.cri.lines.join('\n')) : null,
+    errors: [
+      ...errors,
+      ...(out.cri && out.cri.exitCode !== 0
+        ? [`crictl pods failed (exit ${out.cri.exitCode}): ${out.cri.lines.join(' ').slice(0, 300)}`]
+        : []),
+    ],
   };
 }
 

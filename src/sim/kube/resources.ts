@@ -98,6 +98,11 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     categories: ['all'],
     subresources: ['status'],
   }),
+  rt('batch', 'jobs', 'job', 'Job', true, {
+    categories: ['all'],
+    subresources: ['status'],
+    selectableFields: ['status.successful'],
+  }),
   rt('rbac.authorization.k8s.io', 'clusterroles', 'clusterrole', 'ClusterRole', false),
   rt('rbac.authorization.k8s.io', 'clusterrolebindings', 'clusterrolebinding', 'ClusterRoleBinding', false),
   rt('rbac.authorization.k8s.io', 'roles', 'role', 'Role', true),

@@ -18,7 +18,8 @@ import {
 } from './api/discovery.js';
 import { type ResourceRequest, handleResource, verbOf } from './api/handlers.js';
 import { sendJson, sendStatus, sendText } from './api/http.js';
-import { type RbacState, type UserInfo, authorize, serviceAccountUser } from './api/rbac.js';
+import { type UserInfo, authorize, serviceAccountUser } from './api/rbac.js';
+import { rbacState } from './api/rbac-state.js';
 import {
   ApiError,
   forbidden,
@@ -125,16 +126,6 @@ export function parseResourcePath(pathname: string): ParsedResourcePath | undefi
   const resource = resourceForPath(group, version, rest[0]);
   if (!resource || rest.length > 3) return undefined;
   return { resource, name: rest[1], subresource: rest[2] };
-}
-
-function rbacState(store: ObjectStore): RbacState {
-  const list = (kind: string): never[] => store.listShared(resourceForKind(kind)) as never[];
-  return {
-    clusterRoles: list('ClusterRole'),
-    clusterRoleBindings: list('ClusterRoleBinding'),
-    roles: list('Role'),
-    roleBindings: list('RoleBinding'),
-  };
 }
 
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'], admin: false };

@@ -3,6 +3,7 @@
  * the store, the controllers, a kubelet per node, and the HTTP API server, plus a kubeconfig that kubectl
  * and @kubernetes/client-node use unmodified.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,9 @@ import { ReplicaSetController } from './cluster/replicaset-controller.js';
 import { Scheduler } from './cluster/scheduler.js';
 import { runStorm, type StormResult } from './cluster/storm.js';
 import { NodeHost } from './host/node-host.js';
-import { resourceForKind } from './resources.js';
+import { findResource, RESOURCE_TYPES, resourceForGvk } from './resources.js';
+import { JobController } from './cluster/job-controller.js';
+import { UserError } from '../../util/errors.js';
 import { expandScenario, loadScenario } from './scenario/load.js';
 import type { Scenario } from './scenario/schema.js';
 import { type ApiServer, startApiServer } from './server.js';
@@ -91,6 +94,7 @@ const KIND_ORDER = [
   'Deployment',
   'DaemonSet',
   'ReplicaSet',
+  'Job',
   'Pod',
   'Event',
 ];
@@ -136,15 +140,30 @@ function loadObjects(store: ObjectStore, scenario: Scenario): void {
         });
       continue;
     }
-    const namespaced = resourceForKind(obj.kind).namespaced;
+    const resource = resourceForGvk(obj.apiVersion, obj.kind);
+    if (!resource) {
+      const served = RESOURCE_TYPES.filter((r) => r.group !== 'events.k8s.io')
+        .map((r) => `${r.apiVersion} ${r.kind}`)
+        .join(', ');
+      throw new UserError(
+        `scenario "${scenario.name}": ${obj.apiVersion} ${obj.kind} ${obj.metadata.name} cannot be loaded: the simulator serves ${served}`,
+      );
+    }
+    const namespaced = resource.namespaced;
     if (namespaced) ensureNamespace(store, obj.metadata.namespace ?? 'default');
     for (const ref of obj.metadata.ownerReferences ?? []) {
-      const owner = store.get(
-        ref.kind,
-        namespaced ? (obj.metadata.namespace ?? 'default') : undefined,
-        ref.name,
-      );
+      // An owner of a kind the simulator does not serve (a CronJob, a custom resource) is kept as written;
+      // nothing here reconciles it, as the garbage collector would not find it.
+      const ownerType = findResource(ref.kind);
+      const owner = ownerType
+        ? store.get(
+            ref.kind,
+            ownerType.namespaced ? (obj.metadata.namespace ?? 'default') : undefined,
+            ref.name,
+          )
+        : undefined;
       if (owner?.metadata.uid) ref.uid = owner.metadata.uid;
+      else ref.uid ??= stableUid(`${ref.kind}/${obj.metadata.namespace ?? ''}/${ref.name}`);
     }
     applyWorkloadDefaults(obj);
     if (
@@ -154,6 +173,20 @@ function loadObjects(store: ObjectStore, scenario: Scenario): void {
       store.delete('ServiceAccount', obj.metadata.namespace ?? 'default', obj.metadata.name);
     store.create(obj);
   }
+  // Logs of pods the scenario lists as already running (flanneld's start-up or crash lines, for instance).
+  for (const log of scenario.logs) {
+    const [namespace, name] = log.pod.split('/');
+    const pod = store.get('Pod', namespace, name);
+    if (!pod) continue;
+    store.podLogs.set(namespace, name, log.container, log.lines.join('\n') + '\n', {
+      previous: log.previous,
+    });
+  }
+}
+
+function stableUid(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 /**
@@ -243,6 +276,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       new DaemonSetController(ctx),
       new ReplicaSetController(ctx),
       new DeploymentController(ctx),
+      new JobController(ctx),
     ];
     for (const c of controllers) {
       c.start();

@@ -7,7 +7,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { z } from 'zod';
 import type { IncidentLifecycle } from '../../lifecycle/coordinator.js';
 import { log } from '../../util/log.js';
-import { RERUN_ACTION_ID } from '../render/diagnosis.js';
+import { EVIDENCE_ACTION_ID, RERUN_ACTION_ID } from '../render/diagnosis.js';
 import { ACK_ACTION_ID } from '../render/incident.js';
 import { outcomeText } from '../render/outcomes.js';
 import { DECISION_ACTION_ID } from '../render/plan.js';
@@ -59,7 +59,7 @@ export function registerActions(app: App, deps: ActionDeps): void {
       logger.warn('could not answer the click', { err }),
     );
   };
-  for (const id of [RERUN_ACTION_ID, ACK_ACTION_ID, DECISION_ACTION_ID]) {
+  for (const id of [RERUN_ACTION_ID, ACK_ACTION_ID, DECISION_ACTION_ID, EVIDENCE_ACTION_ID]) {
     app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: id }, listener as never);
   }
 }

@@ -42,6 +42,9 @@ export const RISK_BADGE: Record<PlanStep['risk'], string> = {
 
 /** action_id of the re-run button; its value is an opaque id (button-store.ts), never data. */
 export const RERUN_ACTION_ID = 'rerun-diagnosis';
+/** action_ids of the "show every evidence line" buttons, one per cause (unique within the message). */
+export const EVIDENCE_ACTION_ID = /^show-evidence-\d+$/;
+export const evidenceActionId = (rank: number) => `show-evidence-${rank}`;
 
 const MAX_CHECK_LINES = 60;
 const MAX_CAUSES = 5;
@@ -129,7 +132,7 @@ export function renderDiagnosisChecks(d: Diagnosis): SlackMessage {
   return fitMessage(`Diagnosis of ${escapeMrkdwn(d.cluster)}: done`, body);
 }
 
-function causeBlocks(cause: RankedCause, rank: number): Block[] {
+function causeBlocks(cause: RankedCause, rank: number, evidenceId?: string): Block[] {
   const pct = Math.round(Math.max(0, Math.min(1, cause.confidence)) * 100);
   const nodes = limitList(cause.nodes, 8, 'nodes');
   const nodeText = cause.nodes.length
@@ -143,7 +146,25 @@ function causeBlocks(cause: RankedCause, rank: number): Block[] {
       `*${rank}. ${escapeMrkdwn(cause.title)}* ${code(cause.id, 40)} — confidence ${pct}%\n${escapeMrkdwn(truncate(cause.summary, 600))}${nodeText}`,
     ),
     ...linesToSections(lines),
+    // The lines left out above (and the checks' own evidence), answered to whoever asks.
+    ...(evidenceId ? [actions(button('Show all evidence', evidenceActionId(rank), evidenceId))] : []),
   ];
+}
+
+/** Whether a cause has more evidence than the verdict shows (its button then offers the rest). */
+export function hasMoreEvidence(cause: RankedCause): boolean {
+  return cause.evidence.length > MAX_EVIDENCE_PER_CAUSE;
+}
+
+function networkLine(d: Diagnosis): string | undefined {
+  const n = d.network;
+  const parts = [
+    n.backend && `backend ${n.backend}`,
+    n.mtu !== undefined && `MTU ${n.mtu}`,
+    n.vni !== undefined && `VNI ${n.vni}`,
+    n.port !== undefined && `port ${n.port}`,
+  ].filter((p): p is string => !!p);
+  return parts.length ? `:globe_with_meridians: Network: ${escapeMrkdwn(parts.join(', '))}` : undefined;
 }
 
 function stepText(step: PlanStep, index: number): string {
@@ -165,6 +186,8 @@ export interface VerdictRenderOptions {
    * previews and Approve/Reject buttons, follows in the thread.
    */
   listPlan?: boolean;
+  /** Per cause id, the opaque id of its "Show all evidence" button (causes with more lines than shown). */
+  evidenceIds?: Record<string, string>;
 }
 
 /** The verdict (ranked causes with evidence) and the remediation plan (steps with risk). */
@@ -180,9 +203,18 @@ export function renderVerdict(d: Diagnosis, opts: VerdictRenderOptions = {}): Sl
   } else {
     body.push(header(`Verdict: ${truncate(d.causes[0].title, 120)}`));
     const causes = limitList(d.causes, MAX_CAUSES, 'possible causes');
-    causes.items.forEach((cause, i) => body.push(...causeBlocks(cause, i + 1)));
+    causes.items.forEach((cause, i) => body.push(...causeBlocks(cause, i + 1, opts.evidenceIds?.[cause.id])));
     if (causes.note) body.push(context(`_${causes.note}_`));
+    if (d.tie) {
+      body.push(
+        section(
+          `:balance_scale: *${d.tie.causes.map((c) => code(c, 40)).join(' and ')} are equally supported by the evidence*, so no high-risk step is offered${d.tie.heldBack.length ? ` (held back: ${d.tie.heldBack.map((s) => code(s, 40)).join(', ')})` : ''}. What would tell them apart:\n${d.tie.tellApart.map((l) => `• ${escapeMrkdwn(truncate(l, 300))}`).join('\n')}`,
+        ),
+      );
+    }
   }
+  const network = networkLine(d);
+  if (network) body.push(context(network));
   for (const warning of d.network.warnings.slice(0, 3))
     body.push(context(`:warning: ${escapeMrkdwn(truncate(warning, 300))}`));
 

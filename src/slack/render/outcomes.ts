@@ -45,7 +45,31 @@ export function refusalText(r: Refusal): string {
       return `Already acknowledged by ${mention(r.by)}.`;
     case 'could-not-start':
       return `Could not start the diagnosis: ${escapeMrkdwn(truncate(r.reason, 500))}`;
+    case 'unknown-diagnosis':
+      return `Diagnosis ${code(r.diagnosisId, 60)} is no longer kept (results are kept 7 days): run \`/flannel diagnose CLUSTER\` for a fresh one.`;
   }
+}
+
+/** Slack caps a message's text; the evidence answer stays well below it and says where the rest is. */
+const MAX_EVIDENCE_TEXT = 3500;
+
+function evidenceText(o: Extract<Outcome, { ok: true; code: 'evidence' }>): string {
+  const head = `:mag_right: *Evidence for ${escapeMrkdwn(truncate(o.title, 200))}* ${code(o.cause, 40)} (${o.lines.length} line${o.lines.length === 1 ? '' : 's'}):`;
+  const out = [head];
+  let size = head.length;
+  let shown = 0;
+  for (const line of o.lines) {
+    const text = `• ${escapeMrkdwn(truncate(line, 400))}`;
+    if (size + text.length + 1 > MAX_EVIDENCE_TEXT) break;
+    out.push(text);
+    size += text.length + 1;
+    shown++;
+  }
+  if (shown < o.lines.length)
+    out.push(
+      `_…${o.lines.length - shown} more: \`flannel-ops diagnose ${escapeMrkdwn(o.cluster)} --json\` prints every line_`,
+    );
+  return out.join('\n');
 }
 
 export function outcomeText(o: Outcome, channelOf: (cluster: string) => string | undefined): string {
@@ -59,6 +83,8 @@ export function outcomeText(o: Outcome, channelOf: (cluster: string) => string |
       return `:no_entry_sign: Step ${o.step} rejected: it will not run.`;
     case 'acknowledged':
       return `:eyes: You are on incident ${code(o.incidentId, 40)}: paging stops.`;
+    case 'evidence':
+      return evidenceText(o);
     case 'diagnosis-started': {
       const node = o.node ? ` (node ${code(o.node, 80)})` : '';
       if (o.incidentId)

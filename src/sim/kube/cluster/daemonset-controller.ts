@@ -4,7 +4,13 @@ import { OwnerController } from './controller.js';
 import type { ClusterContext } from './controller-context.js';
 import { podTemplateHash } from './names.js';
 import { isPodReady, isTerminating, nodeFacts, type PodTemplate, selectorString } from './objects.js';
-import { daemonPodFits, daemonSetTolerations, type PlacementSpec, withTolerations } from './placement.js';
+import {
+  daemonPodFits,
+  daemonPodMayStay,
+  daemonSetTolerations,
+  type PlacementSpec,
+  withTolerations,
+} from './placement.js';
 
 /**
  * The DaemonSet controller: one pod per eligible node (nodeSelector/affinity, taints vs tolerations),
@@ -49,8 +55,14 @@ export class DaemonSetController extends OwnerController {
     let updated = 0;
     let misscheduled = 0;
     const eligible = new Set<string>();
+    const mayStay = new Set<string>();
     for (const node of store.listShared(resourceForKind('Node'))) {
-      if (!daemonPodFits(template.spec as PlacementSpec, hostNetwork, nodeFacts(node))) continue;
+      const facts = nodeFacts(node);
+      if (!daemonPodFits(template.spec as PlacementSpec, hostNetwork, facts)) {
+        if (daemonPodMayStay(template.spec as PlacementSpec, hostNetwork, facts))
+          mayStay.add(node.metadata.name);
+        continue;
+      }
       eligible.add(node.metadata.name);
       desired++;
       const onNode = byNode.get(node.metadata.name) ?? [];
@@ -74,7 +86,8 @@ export class DaemonSetController extends OwnerController {
       if (eligible.has(nodeName)) continue;
       for (const pod of onNode) {
         misscheduled++;
-        if (!isTerminating(pod)) this.deletePod(pod);
+        // Only an untolerated NoExecute taint or a selector that no longer matches evicts a running pod.
+        if (!isTerminating(pod) && !mayStay.has(nodeName)) this.deletePod(pod);
       }
     }
 

@@ -11,6 +11,8 @@ import {
   vtepMac,
 } from './flanneld.js';
 import { isoSeconds } from './names.js';
+import { authorize, serviceAccountUser } from '../api/rbac.js';
+import { rbacState } from '../api/rbac-state.js';
 import {
   type Container,
   controllerOf,
@@ -153,23 +155,81 @@ export function runInitContainers(store: ObjectStore, host: NodeHost, pod: KubeO
   }
 }
 
-/** Runs flanneld once with the current ConfigMap and Node: the outcome decides crash-loop or up. */
-export function startFlanneld(store: ObjectStore, pod: KubeObject, nodeName: string): FlanneldOutcome {
+/** `--flag=value` and `--flag value` occurrences of a flag in argv. */
+function flagValues(argv: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (a.startsWith(`${flag}=`)) out.push(a.slice(flag.length + 1));
+    else if (a === flag && argv[i + 1] !== undefined) out.push(argv[i + 1]);
+  });
+  return out;
+}
+
+/**
+ * Whether the pod's ServiceAccount may `get` the pod itself (kube.go NewSubnetManager does that first): the
+ * API server's 403 message when not.
+ */
+function forbiddenToReadOwnPod(store: ObjectStore, pod: KubeObject): string | undefined {
+  const namespace = pod.metadata.namespace ?? 'default';
+  const sa = String(podSpec(pod).serviceAccountName ?? 'default');
+  const user = serviceAccountUser(namespace, sa);
+  const allowed = authorize(rbacState(store), user, {
+    verb: 'get',
+    group: '',
+    resource: 'pods',
+    namespace,
+    name: pod.metadata.name,
+  });
+  return allowed
+    ? undefined
+    : `pods "${pod.metadata.name}" is forbidden: User "${user.name}" cannot get resource "pods" in API group "" in the namespace "${namespace}"`;
+}
+
+/** Runs flanneld once with the current ConfigMap, Node, RBAC and host: the outcome decides crash-loop or up. */
+export function startFlanneld(
+  store: ObjectStore,
+  pod: KubeObject,
+  nodeName: string,
+  host?: NodeHost,
+): FlanneldOutcome {
   const container = flanneldContainer(pod);
   const argv = [...(container.command ?? []), ...(container.args ?? [])];
   const netConfFlag = argv.find((a) => a.startsWith('--net-config-path='));
   const netConfPath = netConfFlag?.split('=')[1] ?? '/etc/kube-flannel/net-conf.json';
   const node = store.get('Node', undefined, nodeName);
+  const podCIDRs = (node?.spec as { podCIDRs?: string[] } | undefined)?.podCIDRs;
+  const forbidden = forbiddenToReadOwnPod(store, pod);
   return decideFlanneld({
     nodeName,
     internalIP: node ? nodeInternalIP(node) : '',
     podCIDR: node ? nodePodCIDR(node) : undefined,
+    ...(podCIDRs?.length ? { podCIDRs } : {}),
     netConf: readContainerFile(mountedConfigs(store, pod, container), netConfPath),
     netConfPath,
+    pod: {
+      namespace: pod.metadata.namespace ?? 'default',
+      name: pod.metadata.name,
+      ...(forbidden ? { forbidden } : {}),
+    },
+    ...(host
+      ? {
+          brNetfilter: host.brNetfilter,
+          interfaces: host
+            .devices()
+            .filter((d) => d.type !== 'loopback' && d.type !== 'veth')
+            .map((d) => ({ name: d.name, addresses: d.addresses })),
+        }
+      : {}),
+    ifaces: flagValues(argv, '--iface'),
+    ifaceRegexes: flagValues(argv, '--iface-regex'),
   });
 }
 
-/** What a running flanneld leaves behind: subnet.env, flannel.1, node annotations and condition. */
+/**
+ * What a running flanneld leaves behind: subnet.env, its backend (vxlan: flannel.1 and, dual-stack,
+ * flannel-v6.1, with routes to the peers' podCIDRs through them; host-gw: routes to the peers' podCIDRs via
+ * their node IPs, no device), the node annotations and NetworkUnavailable=False.
+ */
 export function applyFlannelUp(
   store: ObjectStore,
   host: NodeHost,
@@ -179,32 +239,85 @@ export function applyFlannelUp(
   const container = flanneldContainer(pod);
   host.writeFile(hostPathFor(pod, container, SUBNET_FILE) ?? SUBNET_FILE, subnetEnv(lease), 0o644);
   const node = store.get('Node', undefined, host.name);
-  const internalIP = node ? nodeInternalIP(node) : '';
   const mac = vtepMac(host.name);
   const [podNet] = lease.podNetwork.split('/');
-  host.setDevice({
-    name: `flannel.${lease.vni}`,
-    type: 'vxlan',
-    mtu: lease.mtu,
-    mac,
-    state: 'UNKNOWN',
-    addresses: [`${podNet}/32`],
-    vxlan: {
-      vni: lease.vni,
-      port: lease.port,
-      ...(internalIP ? { local: internalIP } : {}),
-      dev: 'eth0',
-      learning: false,
-    },
-  });
+  const peers = store
+    .list('Node')
+    .filter((n) => n.metadata.name !== host.name)
+    .map((n) => ({
+      ip: nodeInternalIP(n),
+      cidrs:
+        (n.spec as { podCIDRs?: string[] } | undefined)?.podCIDRs ??
+        (nodePodCIDR(n) ? [nodePodCIDR(n)!] : []),
+    }))
+    .filter((p) => p.ip && p.cidrs.length > 0);
+  let backendData: string;
+  if (lease.backendType === 'host-gw') {
+    // Plain routes: every peer must be on the same L2 segment (backends.md).
+    host.setRoutesVia(
+      lease.iface,
+      peers.flatMap((p) =>
+        p.cidrs.filter((c) => !c.includes(':')).map((c) => ({ dst: c, via: p.ip, dev: lease.iface })),
+      ),
+    );
+    backendData = 'null';
+  } else {
+    const dev = `flannel.${lease.vni}`;
+    host.setDevice({
+      name: dev,
+      type: 'vxlan',
+      mtu: lease.mtu,
+      mac,
+      state: 'UNKNOWN',
+      addresses: [`${podNet}/32`],
+      vxlan: { vni: lease.vni, port: lease.port, local: lease.publicIP, dev: lease.iface, learning: false },
+    });
+    host.setRoutesVia(
+      dev,
+      peers.flatMap((p) =>
+        p.cidrs
+          .filter((c) => !c.includes(':'))
+          .map((c) => ({ dst: c, via: c.split('/')[0], dev, onlink: true })),
+      ),
+    );
+    if (lease.ipv6PodNetwork) {
+      const dev6 = `flannel-v6.${lease.vni}`;
+      host.setDevice({
+        name: dev6,
+        type: 'vxlan',
+        mtu: lease.mtu - 20,
+        mac: vtepMac(`${host.name}/v6`),
+        state: 'UNKNOWN',
+        addresses: [`${lease.ipv6PodNetwork.split('/')[0]}/128`],
+        vxlan: { vni: lease.vni, port: lease.port, dev: lease.iface, learning: false },
+      });
+      host.setRoutesVia(
+        dev6,
+        peers.flatMap((p) =>
+          p.cidrs
+            .filter((c) => c.includes(':'))
+            .map((c) => ({ dst: c, via: c.split('/')[0], dev: dev6, onlink: true })),
+        ),
+      );
+    }
+    backendData = JSON.stringify({ VNI: lease.vni, VtepMAC: mac });
+  }
   if (!node) return;
   store.mutate('Node', undefined, host.name, (n) => {
     n.metadata.annotations = {
       ...(n.metadata.annotations ?? {}),
-      'flannel.alpha.coreos.com/backend-data': JSON.stringify({ VNI: lease.vni, VtepMAC: mac }),
+      'flannel.alpha.coreos.com/backend-data': backendData,
       'flannel.alpha.coreos.com/backend-type': lease.backendType,
       'flannel.alpha.coreos.com/kube-subnet-manager': 'true',
-      'flannel.alpha.coreos.com/public-ip': internalIP,
+      'flannel.alpha.coreos.com/public-ip': lease.publicIP,
+      ...(lease.ipv6PodNetwork && lease.backendType !== 'host-gw'
+        ? {
+            'flannel.alpha.coreos.com/backend-v6-data': JSON.stringify({
+              VNI: lease.vni,
+              VtepMAC: vtepMac(`${host.name}/v6`),
+            }),
+          }
+        : {}),
     };
     const status = (n.status ?? {}) as { conditions?: Array<Record<string, unknown>> };
     const conditions = status.conditions ?? [];

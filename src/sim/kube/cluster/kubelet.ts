@@ -17,10 +17,10 @@ import {
 } from './flannel-pod.js';
 import { firstPullFailure, type PullFailure } from './image-pull.js';
 import { hex64, isoSeconds } from './names.js';
-import { type Container, isTerminating, nodeInternalIP, podPhase, podSpec } from './objects.js';
+import { type Container, controllerOf, isTerminating, nodeInternalIP, podPhase, podSpec } from './objects.js';
 import { buildPodStatus, type ContainerView, type PodStatusInput } from './pod-status.js';
 import { isProbePod, prepareProbe, type ProbeRun, type ProbeSetup, runProbe } from './probe-runner.js';
-import { isActionPod, prepareAction } from './action-runner.js';
+import { AGENT_CLIENT, HOST_BIN_DIR, isActionPod, prepareAction } from './action-runner.js';
 import type { AgentNode, NodeAgentAccess } from './node-agent.js';
 import type { CriSandbox } from '../host/cri.js';
 import { LineUnmapper } from '../host/node-paths.js';
@@ -36,7 +36,10 @@ export interface KubeletOptions {
   /** Where probe and action pods get their container roots. */
   workDir: string;
   /** The node agent action pods' node tools call (absent: they cannot act on the node). */
-  nodeAgent?: { accessFor(node: string): NodeAgentAccess | undefined };
+  nodeAgent?: {
+    accessFor(node: string): NodeAgentAccess | undefined;
+    readOnlyAccessFor(node: string): NodeAgentAccess | undefined;
+  };
 }
 
 type Phase = 'pending' | 'running' | 'crashloop' | 'completed' | 'terminating';
@@ -49,6 +52,7 @@ interface PodRuntime {
   attempts: number;
   sandboxId?: string;
   podIP?: string;
+  podIPs?: string[];
   crashes: number;
   /** Failed image pulls in a row (the first is ErrImagePull, later ones ImagePullBackOff). */
   pullFailures: number;
@@ -237,12 +241,18 @@ export class Kubelet implements AgentNode {
     };
     this.pods.set(rt.uid, rt);
     const phase = podPhase(pod);
-    const status = (pod.status ?? {}) as { podIP?: string; containerStatuses?: unknown[] };
+    const status = (pod.status ?? {}) as {
+      podIP?: string;
+      podIPs?: Array<{ ip?: string }>;
+      containerStatuses?: unknown[];
+    };
     if (phase === 'Succeeded' || phase === 'Failed') rt.phase = 'completed';
     else if (phase === 'Running' && status.containerStatuses?.length) {
       // Already running when the scenario was loaded: keep it, and remember its sandbox for DEL.
       rt.phase = 'running';
       rt.podIP = status.podIP;
+      const adopted = (status.podIPs ?? []).map((p) => p.ip).filter((ip): ip is string => !!ip);
+      if (adopted.length > 1) rt.podIPs = adopted;
       rt.sandboxId = this.host
         .sandboxes()
         .find((s) => s.namespace === rt.namespace && s.podName === rt.name)?.sandboxId;
@@ -383,6 +393,7 @@ export class Kubelet implements AgentNode {
       }
       rt.sandboxId = sandbox.sandboxId;
       rt.podIP = result.ip;
+      rt.podIPs = result.ips;
     }
 
     const pull = firstPullFailure(spec, this.host.unreachableRegistries);
@@ -470,6 +481,46 @@ export class Kubelet implements AgentNode {
       initContainers: inits,
       containers,
     });
+    // A Job's pod does its work and exits 0; the sandbox is torn down (its IP released) as after any exit.
+    if (controllerOf(pod)?.kind === 'Job') {
+      const end = this.ctx.activity.begin();
+      rt.timerEnd = end;
+      rt.timer = setTimeout(() => {
+        rt.timer = undefined;
+        rt.timerEnd = undefined;
+        this.guard(() => this.completeJobPod(rt, inits));
+        end();
+      }, this.opts.startDelayMs);
+    }
+  }
+
+  private completeJobPod(rt: PodRuntime, inits: ContainerView[]): void {
+    const pod = this.currentPod(rt);
+    if (!pod || isTerminating(pod) || rt.phase !== 'running') return;
+    const at = isoSeconds();
+    rt.phase = 'completed';
+    const ips = this.ips(pod, rt);
+    this.releaseSandbox(rt);
+    this.writeStatus(rt, {
+      phase: 'Succeeded',
+      ...ips,
+      sandboxReady: false,
+      initContainers: inits,
+      containers: podSpec(pod).containers.map((c) => ({
+        name: c.name,
+        state: {
+          terminated: {
+            exitCode: 0,
+            reason: 'Completed',
+            startedAt: at,
+            finishedAt: at,
+            containerID: `containerd://${this.containerId(rt, c.name)}`,
+          },
+        },
+        ready: false,
+        containerID: this.containerId(rt, c.name),
+      })),
+    });
   }
 
   private startFlannel(rt: PodRuntime, pod: KubeObject): void {
@@ -485,7 +536,7 @@ export class Kubelet implements AgentNode {
     const inits = (spec.initContainers ?? []).map((c) => this.completedInit(rt, c, now));
     const flanneld = flanneldContainer(pod);
     this.runContainerEvents(pod, flanneld, 'containers');
-    const outcome = startFlanneld(this.ctx.store, pod, this.nodeName);
+    const outcome = startFlanneld(this.ctx.store, pod, this.nodeName, this.host);
     const others = spec.containers
       .filter((c) => c.name !== flanneld.name)
       .map((c): ContainerView => ({
@@ -571,9 +622,24 @@ export class Kubelet implements AgentNode {
 
   private startProbe(rt: PodRuntime, pod: KubeObject): void {
     rt.containerRoot = this.containerRootFor('probes', rt);
-    this.startProcess(rt, pod, (container, root) =>
-      prepareProbe(this.ctx.store, pod, container, this.host, root),
+    // A probe that mounts the runtime's socket can list sandboxes with crictl (read-only, as in reality).
+    const criSocket = (podSpec(pod).volumes ?? []).some((v) =>
+      /^\/(?:var\/)?run\/(?:containerd|crio|k3s\/containerd)(?:\/|$)/.test(v.hostPath?.path ?? ''),
     );
+    const access = criSocket ? this.opts.nodeAgent?.readOnlyAccessFor(this.nodeName) : undefined;
+    this.startProcess(rt, pod, (container, root) => {
+      const setup = prepareProbe(this.ctx.store, pod, container, this.host, root);
+      if (access) {
+        Object.assign(setup.env, {
+          PATH: `${setup.env.PATH}:${HOST_BIN_DIR}`,
+          FLANNEL_OPS_SIM_NODE_JS: process.execPath,
+          FLANNEL_OPS_SIM_AGENT_CLIENT: AGENT_CLIENT,
+          FLANNEL_OPS_SIM_AGENT_URL: access.url,
+          FLANNEL_OPS_SIM_AGENT_TOKEN: access.token,
+        });
+      }
+      return setup;
+    });
   }
 
   /** An action pod: its output is unmapped line by line, so host paths print as on a real node. */
@@ -735,9 +801,10 @@ export class Kubelet implements AgentNode {
     };
   }
 
-  private ips(pod: KubeObject, rt: PodRuntime): { hostIP: string; podIP?: string } {
+  private ips(pod: KubeObject, rt: PodRuntime): { hostIP: string; podIP?: string; podIPs?: string[] } {
     const hostIP = this.hostIP();
-    return { hostIP, podIP: podSpec(pod).hostNetwork ? hostIP : rt.podIP };
+    if (podSpec(pod).hostNetwork) return { hostIP, podIP: hostIP };
+    return { hostIP, podIP: rt.podIP, ...(rt.podIPs && rt.podIPs.length > 1 ? { podIPs: rt.podIPs } : {}) };
   }
 
   private hostIP(): string {

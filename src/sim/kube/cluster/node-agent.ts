@@ -58,8 +58,16 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** What a read-only token (a probe pod's) may run: listing sandboxes, nothing that changes the node. */
+function readOnlyAllowed(tool: string, args: readonly string[]): boolean {
+  const verb = args.find((a) => !a.startsWith('-'));
+  return tool === 'crictl' && (verb === 'pods' || verb === 'inspectp');
+}
+
 export class NodeAgent {
   private readonly tokens = new Map<string, string>();
+  /** Read-only tokens per node: probe pods that mount the runtime socket list sandboxes with them. */
+  private readonly readOnlyTokens = new Map<string, string>();
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
   private address = '';
@@ -111,6 +119,16 @@ export class NodeAgent {
     return { url: this.url, token };
   }
 
+  /** A token for `crictl pods` / `crictl inspectp` only (probe pods with the runtime socket mounted). */
+  readOnlyAccessFor(node: string): NodeAgentAccess {
+    let token = this.readOnlyTokens.get(node);
+    if (token === undefined) {
+      token = randomBytes(24).toString('hex');
+      this.readOnlyTokens.set(node, token);
+    }
+    return { url: this.url, token };
+  }
+
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -118,10 +136,12 @@ export class NodeAgent {
     });
   }
 
-  private nodeFor(req: IncomingMessage): string | undefined {
+  private nodeFor(req: IncomingMessage): { node: string; readOnly: boolean } | undefined {
     const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     if (!m) return undefined;
-    for (const [node, token] of this.tokens) if (sameToken(token, m[1])) return node;
+    for (const [node, token] of this.tokens) if (sameToken(token, m[1])) return { node, readOnly: false };
+    for (const [node, token] of this.readOnlyTokens)
+      if (sameToken(token, m[1])) return { node, readOnly: true };
     return undefined;
   }
 
@@ -129,8 +149,8 @@ export class NodeAgent {
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/v1/exec')
       return send(res, 404, { message: 'not found' });
     if (req.method !== 'POST') return send(res, 405, { message: 'method not allowed: use POST' });
-    const nodeName = this.nodeFor(req);
-    const node = nodeName === undefined ? undefined : this.nodes.get(nodeName);
+    const caller = this.nodeFor(req);
+    const node = caller === undefined ? undefined : this.nodes.get(caller.node);
     if (!node) return send(res, 401, { message: 'unknown or missing node token' });
     const text = await readBody(req);
     if (text === undefined) return send(res, 413, { message: 'request body too large' });
@@ -146,6 +166,10 @@ export class NodeAgent {
       const field = issue.path.length ? issue.path.join('.') : '(body)';
       return send(res, 400, { message: `field "${field}": ${issue.message}` });
     }
+    if (caller?.readOnly && !readOnlyAllowed(parsed.data.tool, parsed.data.args))
+      return send(res, 403, {
+        message: `read-only access: ${parsed.data.tool} ${parsed.data.args[0] ?? ''} is not allowed`,
+      });
     const outcome = runNodeTool(parsed.data.tool, parsed.data.args, {
       ...node.nodeView(),
       pathPrefix: node.hostRoot,

@@ -79,7 +79,7 @@ export function nodeObject(node: ScenarioNode, kubernetesVersion: string): KubeO
       },
     },
     spec: {
-      ...(node.podCIDR ? { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } : {}),
+      ...nodePodCidrs(node),
       ...(node.taints.length > 0 ? { taints: node.taints } : {}),
     },
     status: {
@@ -104,5 +104,15 @@ export function nodeObject(node: ScenarioNode, kubernetesVersion: string): KubeO
         systemUUID: uuidFrom(`system/${node.name}`),
       },
     },
+  };
+}
+
+/** spec.podCIDR and spec.podCIDRs: podCIDRs as listed (dual-stack), else [podCIDR]. */
+function nodePodCidrs(node: ScenarioNode): { podCIDR?: string; podCIDRs?: string[] } {
+  const cidrs = node.podCIDRs ?? (node.podCIDR ? [node.podCIDR] : []);
+  if (cidrs.length === 0) return {};
+  return {
+    podCIDR: node.podCIDR ?? cidrs[0],
+    podCIDRs: node.podCIDR && !node.podCIDRs ? [node.podCIDR] : cidrs,
   };
 }

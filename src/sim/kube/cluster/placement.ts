@@ -131,6 +131,19 @@ export function daemonPodFits(spec: PlacementSpec, hostNetwork: boolean, node: N
   return selectorsMatch(spec, node) && untoleratedTaints(tolerations, node.taints).length === 0;
 }
 
+/**
+ * Whether a daemon pod already on the node may stay (the controller's shouldContinueRunning): its selector
+ * and affinity still match and no NoExecute taint is untolerated. A NoSchedule taint added later keeps new
+ * pods off but evicts nothing.
+ */
+export function daemonPodMayStay(spec: PlacementSpec, hostNetwork: boolean, node: NodeFacts): boolean {
+  const tolerations = withTolerations(spec.tolerations ?? [], daemonSetTolerations(hostNetwork));
+  return (
+    selectorsMatch(spec, node) &&
+    untoleratedTaints(tolerations, node.taints).every((t) => t.effect !== 'NoExecute')
+  );
+}
+
 /** Whether the scheduler may bind a regular pod to the node. */
 export function podFits(spec: PlacementSpec, node: NodeFacts): boolean {
   if (node.unschedulable && !(spec.tolerations ?? []).some((t) => tolerates(t, unschedulableTaint)))

@@ -31,6 +31,8 @@ export interface PodStatusInput {
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
   hostIP: string;
   podIP?: string;
+  /** Dual-stack: every pod IP (podIP first). */
+  podIPs?: string[];
   /** Whether the sandbox (network) exists: PodReadyToStartContainers. */
   sandboxReady: boolean;
   initContainers?: ContainerView[];
@@ -127,7 +129,9 @@ export function buildPodStatus(pod: KubeObject, input: PodStatusInput): Record<s
     conditions,
     hostIP: input.hostIP,
     hostIPs: [{ ip: input.hostIP }],
-    ...(input.podIP ? { podIP: input.podIP, podIPs: [{ ip: input.podIP }] } : {}),
+    ...(input.podIP
+      ? { podIP: input.podIP, podIPs: (input.podIPs ?? [input.podIP]).map((ip) => ({ ip })) }
+      : {}),
     startTime: (old.startTime as string | undefined) ?? now,
     ...(inits.length > 0
       ? { initContainerStatuses: inits.map((c) => renderContainer(c, spec.initContainers)) }

@@ -9,16 +9,17 @@
 import type { Device, Runtime } from '../scenario/schema.js';
 import { flannelGeneration, hostLocalIsLegacy } from './cni-versions.js';
 import {
-  broadcastAddress,
-  cidrContainsAddress,
-  formatIpv4,
-  formatIpv4Cidr,
-  isIpv4,
-  parseIpv4,
-  parseIpv4Cidr,
-  parseIpv4OrThrow,
-  type Ipv4Cidr,
-} from '../../../util/ipv4.js';
+  cidrContainsIp,
+  formatCidr,
+  formatIp,
+  ipFamily,
+  lastAddress,
+  parseCidr,
+  parseIp,
+  type Cidr,
+  type IpFamily,
+} from '../../../util/ip.js';
+import { formatIpv4Cidr, parseIpv4Cidr } from '../../../util/ipv4.js';
 
 export const CNI_CONF_DIR = '/etc/cni/net.d';
 export const CNI_BIN_DIR = '/opt/cni/bin';
@@ -54,7 +55,7 @@ export interface CniAddRequest {
 }
 
 export type CniAddResult =
-  | { ok: true; ip: string; network: string; netns: string }
+  | { ok: true; ip: string; ips: string[]; network: string; netns: string }
   | {
       ok: false;
       /** The plugin's own error text (domain/flannel.md §1.3), not yet wrapped by the runtime. */
@@ -75,6 +76,8 @@ export interface SandboxRecord {
   /** When the runtime created the sandbox (ISO 8601); the node host stamps it when it saves the record. */
   createdAt?: string;
   ip: string;
+  /** Dual-stack: every address (ip is the first). */
+  ips?: string[];
   network: string;
   ifname: string;
   netns: string;
@@ -277,76 +280,110 @@ interface ChainState {
   /** Effects undone by the runtime's teardown when the ADD fails. */
   tx: HostEffect[];
   ip?: string;
+  /** Every address the ADD took (one per host-local range set: IPv4 then IPv6 when dual-stack). */
+  ips?: string[];
 }
 
+/** One range of a host-local range set (numbers as BigInt so IPv6 ranges work alike). */
 interface HostLocalRange {
-  net: Ipv4Cidr;
-  start: number;
-  end: number;
-  gateway: number;
+  family: IpFamily;
+  net: Cidr;
+  start: bigint;
+  end: bigint;
+  gateway: bigint;
 }
 
-function hostLocalRange(ipam: Record<string, unknown>): HostLocalRange | string {
-  let spec: Record<string, unknown> | undefined;
+function rangeOf(spec: Record<string, unknown>): HostLocalRange | undefined {
+  const net = parseCidr(String(spec.subnet ?? ''));
+  if (!net) return undefined;
+  const parsed = (v: unknown) => {
+    const p = typeof v === 'string' ? parseIp(v) : undefined;
+    return p && p.family === net.family ? p.value : undefined;
+  };
+  // host-local: the first address after the network (IPv4 also skips the broadcast), gateway .1 by default.
+  const last = lastAddress(net) - (net.family === 4 ? 1n : 0n);
+  return {
+    family: net.family,
+    net,
+    start: parsed(spec.rangeStart) ?? net.network + 1n,
+    end: parsed(spec.rangeEnd) ?? last,
+    gateway: parsed(spec.gateway) ?? net.network + 1n,
+  };
+}
+
+/**
+ * host-local's range sets: `ranges` is a list of sets, each a list of ranges; one IP is taken from each set
+ * (the first range with room). The legacy form is a single `subnet`.
+ */
+function hostLocalRangeSets(ipam: Record<string, unknown>): HostLocalRange[][] | string {
+  const sets: HostLocalRange[][] = [];
   if (Array.isArray(ipam.ranges)) {
-    for (const set of ipam.ranges) {
-      const first = Array.isArray(set)
-        ? set.find((r) => isObject(r) && typeof r.subnet === 'string')
-        : undefined;
-      if (isObject(first) && parseIpv4Cidr(String(first.subnet))) {
-        spec = first;
-        break;
-      }
+    for (const [i, set] of ipam.ranges.entries()) {
+      const ranges = (Array.isArray(set) ? set : []).filter(isObject).map(rangeOf);
+      if (ranges.length === 0 || ranges.some((r) => r === undefined))
+        return `invalid range set ${i}: no subnet`;
+      sets.push(ranges as HostLocalRange[]);
     }
   } else if (typeof ipam.subnet === 'string') {
-    spec = ipam;
+    const r = rangeOf(ipam);
+    if (r) sets.push([r]);
   }
-  const net = spec ? parseIpv4Cidr(String(spec.subnet)) : undefined;
-  if (!spec || !net) return 'invalid range set 0: no subnet';
-  const start = optionalIpv4(spec.rangeStart) ?? net.network + 1;
-  const end = optionalIpv4(spec.rangeEnd) ?? broadcastAddress(net) - 1;
-  const gateway = optionalIpv4(spec.gateway) ?? net.network + 1;
-  return { net, start, end, gateway };
+  return sets.length ? sets : 'invalid range set 0: no subnet';
 }
 
-/** An optional IPAM address field; anything that is not an IPv4 string falls back to the default. */
-function optionalIpv4(value: unknown): number | undefined {
-  return typeof value === 'string' ? parseIpv4(value) : undefined;
+function rangeText(r: HostLocalRange): string {
+  return `${formatIp(r.family, r.start)}-${formatIp(r.family, r.end)}`;
 }
 
-/** host-local ADD: the next free IP after last_reserved_ip.0 (round robin), skipping the gateway. */
+/** host-local ADD: per range set, the next free IP after last_reserved_ip.<set> (round robin), skipping the gateway. */
 function runHostLocal(
   st: ChainState,
   networkName: string,
   ipam: Record<string, unknown>,
-): { ip: string; range: HostLocalRange } {
-  const range = hostLocalRange(ipam);
-  if (typeof range === 'string') throw new PluginFailure(range, true);
+): Array<{ ip: string; range: HostLocalRange }> {
+  const sets = hostLocalRangeSets(ipam);
+  if (typeof sets === 'string') throw new PluginFailure(sets, true);
   const dir = `${IPAM_DATA_DIR}/${networkName}`;
   const legacy = hostLocalIsLegacy(st.view.readFile(`${CNI_BIN_DIR}/host-local`));
-  const reserved = new Set(st.view.list(dir).filter(isIpv4));
-  const size = range.end - range.start + 1;
-  const lastText = st.view.readFile(`${dir}/last_reserved_ip.0`)?.trim();
-  const last = lastText ? parseIpv4(lastText) : undefined;
-  const first = last !== undefined && last >= range.start && last < range.end ? last + 1 : range.start;
-  for (let k = 0; k < size; k++) {
-    const candidate = range.start + ((first - range.start + k) % size);
-    const ip = formatIpv4(candidate);
-    if (candidate === range.gateway || reserved.has(ip)) continue;
+  const reserved = new Set(st.view.list(dir).filter((f) => ipFamily(f.replace(/_/g, ':')) !== undefined));
+  const taken: Array<{ ip: string; range: HostLocalRange }> = [];
+  for (const [setIndex, ranges] of sets.entries()) {
+    const lastText = st.view.readFile(`${dir}/last_reserved_ip.${setIndex}`)?.trim();
+    const last = lastText ? parseIp(lastText) : undefined;
+    let found: { ip: string; range: HostLocalRange } | undefined;
+    for (const range of ranges) {
+      const size = range.end - range.start + 1n;
+      const inRange =
+        last && last.family === range.family && last.value >= range.start && last.value < range.end;
+      const first = inRange ? last.value + 1n : range.start;
+      // Bounded scan: a /64 is never full in practice; the first free address comes quickly.
+      const limit = size > 65536n ? 65536n : size;
+      for (let k = 0n; k < limit; k++) {
+        const candidate = range.start + ((first - range.start + k) % size);
+        const ip = formatIp(range.family, candidate);
+        if (candidate === range.gateway || reserved.has(ip) || taken.some((t) => t.ip === ip)) continue;
+        found = { ip, range };
+        break;
+      }
+      if (found) break;
+    }
+    if (!found) {
+      if (legacy) throw new PluginFailure(`no IP addresses available in network: ${networkName}`, true);
+      throw new PluginFailure(
+        `failed to allocate for range ${setIndex}: no IP addresses available in range set: ${ranges.map(rangeText).join(',')}`,
+        true,
+      );
+    }
     const content = legacy ? st.req.sandboxId : `${st.req.sandboxId}\r\n${st.ifname}`;
     st.tx.push(
-      { op: 'write', path: `${dir}/${ip}`, content, mode: 0o600 },
-      { op: 'write', path: `${dir}/last_reserved_ip.0`, content: ip, mode: 0o600 },
+      { op: 'write', path: `${dir}/${found.ip}`, content, mode: 0o600 },
+      { op: 'write', path: `${dir}/last_reserved_ip.${setIndex}`, content: found.ip, mode: 0o600 },
     );
-    if (st.view.readFile(`${dir}/lock`) === undefined)
-      st.durable.push({ op: 'write', path: `${dir}/lock`, content: '', mode: 0o600 });
-    return { ip, range };
+    taken.push(found);
   }
-  if (legacy) throw new PluginFailure(`no IP addresses available in network: ${networkName}`, true);
-  throw new PluginFailure(
-    `failed to allocate for range 0: no IP addresses available in range set: ${formatIpv4(range.start)}-${formatIpv4(range.end)}`,
-    true,
-  );
+  if (st.view.readFile(`${dir}/lock`) === undefined)
+    st.durable.push({ op: 'write', path: `${dir}/lock`, content: '', mode: 0o600 });
+  return taken;
 }
 
 /** bridge ADD: ensure the bridge, attach a veth, get an IP from IPAM, then ensure the gateway address. */
@@ -370,20 +407,28 @@ function runBridge(st: ChainState, conf: Record<string, unknown>): void {
   if (!binaryPresent(st.view, ipam.type)) throw new PluginFailure(findPluginError(ipam.type), true);
   if (ipam.type !== 'host-local')
     throw new PluginFailure(`unsupported IPAM plugin "${ipam.type}" in the simulator`, true);
-  const { ip, range } = runHostLocal(st, networkName, ipam);
+  const taken = runHostLocal(st, networkName, ipam);
 
   const isGateway = conf.isGateway === true || conf.isDefaultGateway === true;
   let addresses = bridge.addresses;
   if (isGateway) {
-    const gw = `${formatIpv4(range.gateway)}/${range.net.prefix}`;
-    const others = bridge.addresses.filter((a) => a !== gw);
-    if (others.length > 0 && conf.forceAddress !== true) {
+    const gateways = taken.map(({ range }) => `${formatIp(range.family, range.gateway)}/${range.net.prefix}`);
+    // The bridge plugin refuses an IPv4 bridge address other than the gateway (IPv6 keeps several).
+    const gw4 = gateways.find((g) => !g.includes(':'));
+    const others = bridge.addresses.filter((a) => !a.includes(':') && a !== gw4);
+    if (gw4 && others.length > 0 && conf.forceAddress !== true) {
       throw new PluginFailure(
-        `failed to set bridge addr: "${brName}" already has an IP address different from ${gw}`,
+        `failed to set bridge addr: "${brName}" already has an IP address different from ${gw4}`,
         true,
       );
     }
-    addresses = [gw];
+    addresses = [
+      ...new Set([
+        ...(gw4 ? [gw4] : bridge.addresses.filter((a) => !a.includes(':'))),
+        ...bridge.addresses.filter((a) => a.includes(':')),
+        ...gateways.filter((g) => g.includes(':')),
+      ]),
+    ];
   }
   st.tx.push(
     { op: 'setDevice', device: { ...bridge, addresses } },
@@ -400,7 +445,8 @@ function runBridge(st: ChainState, conf: Record<string, unknown>): void {
       },
     },
   );
-  st.ip = ip;
+  st.ips = taken.map((t) => t.ip);
+  st.ip = st.ips[0];
 }
 
 function parseSubnetEnv(text: string): Record<string, string> {
@@ -449,6 +495,8 @@ function runFlannel(st: ChainState, conf: Record<string, unknown>, list: NetConf
   const subnet = parseIpv4Cidr(env.FLANNEL_SUBNET ?? '');
   if (!subnet) throw new PluginFailure(wrapEnv(`invalid CIDR address: ${env.FLANNEL_SUBNET ?? ''}`), true);
   const network = env.FLANNEL_NETWORK ? parseIpv4Cidr(env.FLANNEL_NETWORK) : undefined;
+  const subnet6 = env.FLANNEL_IPV6_SUBNET ? parseCidr(env.FLANNEL_IPV6_SUBNET) : undefined;
+  const network6 = env.FLANNEL_IPV6_NETWORK ? parseCidr(env.FLANNEL_IPV6_NETWORK) : undefined;
 
   const delegateType = typeof delegate.type === 'string' ? delegate.type : 'bridge';
   const delegateConf: Record<string, unknown> = {
@@ -459,10 +507,14 @@ function runFlannel(st: ChainState, conf: Record<string, unknown>, list: NetConf
     ipMasq: env.FLANNEL_IPMASQ !== 'true',
     mtu: Number(env.FLANNEL_MTU),
     ...(delegateType === 'bridge' && delegate.isGateway === undefined ? { isGateway: true } : {}),
+    // flannel-io/cni-plugin: one range set per family, IPv4 first.
     ipam: {
       type: 'host-local',
-      ranges: [[{ subnet: formatIpv4Cidr(subnet) }]],
-      routes: network ? [{ dst: formatIpv4Cidr(network) }] : [],
+      ranges: [[{ subnet: formatIpv4Cidr(subnet) }], ...(subnet6 ? [[{ subnet: formatCidr(subnet6) }]] : [])],
+      routes: [
+        ...(network ? [{ dst: formatIpv4Cidr(network) }] : []),
+        ...(network6 ? [{ dst: formatCidr(network6) }] : []),
+      ],
     },
   };
   if (!binaryPresent(st.view, delegateType)) {
@@ -497,6 +549,100 @@ const FOREIGN_PLUGIN_ERRORS: Record<string, string> = {
     'unable to allocate IP address: Post "http://127.0.0.1:6784/ip/": dial tcp 127.0.0.1:6784: connect: connection refused',
 };
 
+interface ChainFailure {
+  type: string;
+  message: string;
+  /** Set by a Multus plugin: the cluster network whose chain runs instead. */
+  delegateTo?: NetConfList;
+}
+
+/** Runs a plugin chain; the failure (plugin type and its error) or undefined when every plugin succeeded. */
+function runChain(st: ChainState, list: NetConfList): ChainFailure | undefined {
+  for (const conf of list.plugins) {
+    const type = String(conf.type);
+    try {
+      if (!binaryPresent(st.view, type)) throw new PluginFailure(findPluginError(type), false);
+      const pluginConf = { cniVersion: list.cniVersion, name: list.name, ...conf };
+      if (type === 'multus' || type === 'multus-shim') {
+        return { type, message: '', delegateTo: multusClusterNetwork(st, pluginConf, list) };
+      }
+      if (type === 'flannel') runFlannel(st, pluginConf, list);
+      else if (type === 'bridge') runBridge(st, pluginConf);
+      else if (type in FOREIGN_PLUGIN_ERRORS) throw new PluginFailure(FOREIGN_PLUGIN_ERRORS[type], true);
+      // portmap, loopback, tuning, bandwidth, firewall...: chained plugins that do not change the outcome.
+    } catch (err) {
+      if (!(err instanceof PluginFailure)) throw err;
+      return { type, message: err.message };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The network Multus delegates the pod's primary interface to (multus-cni pkg/k8sclient getNetDelegate):
+ * `clusterNetwork` (a config file path, a directory whose first config counts, or the `name` of a config in
+ * confDir — NetworkAttachmentDefinitions are not simulated), else `delegates[0]`. The thick plugin's daemon
+ * reads the host's /etc/cni/net.d as /host/etc/cni/net.d.
+ */
+function multusClusterNetwork(st: ChainState, conf: Record<string, unknown>, own: NetConfList): NetConfList {
+  const { view, req } = st;
+  const prefix = `Multus: [${req.namespace}/${req.podName}/${req.podUid}]: `;
+  const fail = (why: string): never => {
+    throw new PluginFailure(`${prefix}${why}`, true);
+  };
+  const cluster = typeof conf.clusterNetwork === 'string' ? conf.clusterNetwork.trim() : '';
+  const hostPath = (p: string) =>
+    conf.type === 'multus-shim' &&
+    p.startsWith('/host/') &&
+    view.readFile(p) === undefined &&
+    !view.list(p).length
+      ? p.slice('/host'.length)
+      : p;
+  const load = (dir: string, file: string): NetConfList => {
+    const loaded = loadNetConf(file, view.readFile(`${dir}/${file}`) ?? '');
+    if (typeof loaded === 'string') return fail(`failed to get clusterNetwork/defaultNetworks: ${loaded}`);
+    return loaded;
+  };
+  if (cluster !== '') {
+    if (cluster.includes('/')) {
+      const path = hostPath(cluster.replace(/\/+$/, ''));
+      const files = view
+        .list(path)
+        .filter((f) => CONF_EXTENSIONS.some((e) => f.endsWith(e)) && !f.startsWith('00-multus'));
+      if (files.length > 0) return load(path, files.sort()[0]);
+      const dir = path.slice(0, path.lastIndexOf('/'));
+      const file = path.slice(path.lastIndexOf('/') + 1);
+      if (view.readFile(path) === undefined)
+        return fail(
+          `failed to get clusterNetwork/defaultNetworks: stat ${cluster}: no such file or directory`,
+        );
+      return load(dir, file);
+    }
+    const confDir = typeof conf.confDir === 'string' ? conf.confDir : '/etc/cni/multus/net.d';
+    for (const file of view
+      .list(confDir)
+      .filter((f) => CONF_EXTENSIONS.some((e) => f.endsWith(e)))
+      .sort()) {
+      const loaded = loadNetConf(file, view.readFile(`${confDir}/${file}`) ?? '');
+      if (typeof loaded !== 'string' && loaded.name === cluster) return loaded;
+    }
+    return fail(
+      `failed to get clusterNetwork/defaultNetworks: failed to get network "${cluster}": no network attachment definition or CNI config named "${cluster}" in ${confDir}`,
+    );
+  }
+  const delegates = Array.isArray(conf.delegates) ? conf.delegates.filter(isObject) : [];
+  if (delegates.length === 0)
+    return fail('error loading netconf: must have either Delegates or ClusterNetwork');
+  const first = delegates[0];
+  const plugins = Array.isArray(first.plugins) ? first.plugins.filter(isObject) : [first];
+  return {
+    file: own.file,
+    name: typeof first.name === 'string' ? first.name : own.name,
+    cniVersion: String(first.cniVersion ?? own.cniVersion),
+    plugins,
+  };
+}
+
 /** Plans a sandbox network ADD on the host the view shows. */
 export function planCniAdd(view: HostView, req: CniAddRequest, names: SandboxNames): CniAddPlan {
   const selected = selectConfig(view);
@@ -504,24 +650,36 @@ export function planCniAdd(view: HostView, req: CniAddRequest, names: SandboxNam
     return { result: { ok: false, pluginError: notInitializedError(view.runtime) }, effects: [] };
   }
   if (selected.kind === 'error') return { result: { ok: false, pluginError: selected.message }, effects: [] };
-  const { list } = selected;
+  let list = selected.list;
   const st: ChainState = { view, req, names, ifname: 'eth0', durable: [], tx: [] };
-  for (const conf of list.plugins) {
-    const type = String(conf.type);
-    try {
-      if (!binaryPresent(view, type)) throw new PluginFailure(findPluginError(type), false);
-      const pluginConf = { cniVersion: list.cniVersion, name: list.name, ...conf };
-      if (type === 'flannel') runFlannel(st, pluginConf, list);
-      else if (type === 'bridge') runBridge(st, pluginConf);
-      else if (type in FOREIGN_PLUGIN_ERRORS) throw new PluginFailure(FOREIGN_PLUGIN_ERRORS[type], true);
-      // portmap, loopback, tuning, bandwidth, firewall...: chained plugins that do not change the outcome.
-    } catch (err) {
-      if (!(err instanceof PluginFailure)) throw err;
-      return {
-        result: { ok: false, pluginError: err.message, pluginType: type, network: list.name },
-        effects: st.durable,
+  let failure = runChain(st, list);
+  let outer: { type: string; list: NetConfList } | undefined;
+  // Multus (thin `multus` or thick `multus-shim`) is a meta-plugin: it runs the chain of the cluster network.
+  if (failure?.delegateTo) {
+    outer = { type: failure.type, list };
+    list = failure.delegateTo;
+    failure = runChain(st, list);
+    if (failure && !failure.delegateTo) {
+      const ref = `[${req.namespace}/${req.podName}/${req.podUid}:${list.name}]`;
+      const inner = failure.type
+        ? `plugin type="${failure.type}" failed (add): ${failure.message}`
+        : failure.message;
+      failure = {
+        type: outer.type,
+        message: `${ref}: error adding container to network "${list.name}": ${inner}`,
       };
     }
+  }
+  if (failure) {
+    return {
+      result: {
+        ok: false,
+        pluginError: failure.message,
+        ...(failure.type ? { pluginType: failure.type } : {}),
+        network: outer?.list.name ?? list.name,
+      },
+      effects: st.durable,
+    };
   }
   if (st.ip === undefined) {
     return {
@@ -541,6 +699,7 @@ export function planCniAdd(view: HostView, req: CniAddRequest, names: SandboxNam
     podUid: req.podUid,
     attempt: req.attempt ?? 0,
     ip,
+    ...(st.ips && st.ips.length > 1 ? { ips: st.ips } : {}),
     network: list.name,
     ifname: st.ifname,
     netns: names.netns,
@@ -552,7 +711,10 @@ export function planCniAdd(view: HostView, req: CniAddRequest, names: SandboxNam
     config: list.name,
     ifName: st.ifname,
     networkName: list.name,
-    result: { cniVersion: list.cniVersion, ips: [{ address: `${ip}/${prefixOf(view, ip)}` }] },
+    result: {
+      cniVersion: list.cniVersion,
+      ips: (st.ips ?? [ip]).map((a) => ({ address: `${a}/${prefixOf(view, a)}` })),
+    },
   };
   const effects: HostEffect[] = [
     ...st.durable,
@@ -565,18 +727,21 @@ export function planCniAdd(view: HostView, req: CniAddRequest, names: SandboxNam
       mode: 0o600,
     },
   ];
-  return { result: { ok: true, ip, network: list.name, netns: names.netns }, effects, sandbox: record };
+  return {
+    result: { ok: true, ip, ips: st.ips ?? [ip], network: list.name, netns: names.netns },
+    effects,
+    sandbox: record,
+  };
 }
 
 function prefixOf(view: HostView, ip: string): number {
-  const n = parseIpv4OrThrow(ip);
   for (const d of view.devices) {
     for (const a of d.addresses) {
-      const p = parseIpv4Cidr(a);
-      if (p && d.type === 'bridge' && cidrContainsAddress(p, n)) return p.prefix;
+      const p = parseCidr(a);
+      if (p && d.type === 'bridge' && cidrContainsIp(p, ip)) return p.prefix;
     }
   }
-  return 24;
+  return ip.includes(':') ? 64 : 24;
 }
 
 /**
@@ -588,7 +753,7 @@ export function planCniDel(view: HostView, sandboxId: string, record?: SandboxRe
   for (const network of view.list(IPAM_DATA_DIR)) {
     const dir = `${IPAM_DATA_DIR}/${network}`;
     for (const f of view.list(dir)) {
-      if (!isIpv4(f)) continue;
+      if (ipFamily(f.replace(/_/g, ':')) === undefined) continue;
       const owner = view.readFile(`${dir}/${f}`)?.split(/\r?\n/)[0]?.trim();
       if (owner === sandboxId) effects.push({ op: 'remove', path: `${dir}/${f}` });
     }

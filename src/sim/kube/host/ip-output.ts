@@ -2,7 +2,8 @@
  * Renders devices the way iproute2 prints them, for the `ip` stand-in (./bin/ip): `ip -o addr show`
  * lines and `ip -d link show` blocks. The ifindex is the device's position (1-based).
  */
-import type { Device } from '../scenario/schema.js';
+import type { Device, Route } from '../scenario/schema.js';
+import { formatCidr, parseCidr } from '../../../util/ip.js';
 import { broadcastAddress, formatIpv4, parseIpv4Cidr } from '../../../util/ipv4.js';
 
 const LFT = '\\       valid_lft forever preferred_lft forever';
@@ -15,6 +16,10 @@ function linkName(d: Device): string {
 export function renderAddrFile(devices: readonly Device[]): string {
   const lines: string[] = [];
   devices.forEach((d, i) => {
+    for (const addr of d.addresses.filter((a) => a.includes(':'))) {
+      const scope = d.type === 'loopback' ? 'host' : 'global';
+      lines.push(`${i + 1}: ${d.name}    inet6 ${addr} scope ${scope} ${LFT}`);
+    }
     for (const addr of d.addresses) {
       const parsed = parseIpv4Cidr(addr);
       if (!parsed) continue;
@@ -76,4 +81,32 @@ export function renderLinkFile(devices: readonly Device[]): string {
     return lines.join('\n');
   });
   return blocks.length ? blocks.join('\n') + '\n' : '';
+}
+
+/**
+ * `ip route show` (and `ip -6 route show`): the kernel's connected routes of each address, then the routes
+ * flanneld or the scenario added, as iproute2 prints them.
+ */
+export function renderRouteFile(devices: readonly Device[], routes: readonly Route[], family: 4 | 6): string {
+  const lines: string[] = [];
+  const fam = (text: string) => (text.includes(':') ? 6 : 4);
+  for (const r of routes.filter((x) => x.dst === 'default' && fam(x.via ?? '0.0.0.0') === family))
+    lines.push(`default${r.via ? ` via ${r.via}` : ''} dev ${r.dev}${r.onlink ? ' onlink' : ''}`);
+  for (const d of devices) {
+    if (d.type === 'loopback') continue;
+    for (const addr of d.addresses) {
+      if (fam(addr) !== family) continue;
+      const cidr = parseCidr(addr);
+      if (!cidr || (family === 4 && cidr.prefix === 32) || (family === 6 && cidr.prefix === 128)) continue;
+      const src =
+        family === 4
+          ? ` proto kernel scope link src ${addr.split('/')[0]}`
+          : ' proto kernel metric 256 pref medium';
+      const down = d.type === 'bridge' && !devices.some((x) => x.master === d.name) ? ' linkdown' : '';
+      lines.push(`${formatCidr(cidr)} dev ${d.name}${src}${down}`);
+    }
+  }
+  for (const r of routes.filter((x) => x.dst !== 'default' && fam(x.dst) === family))
+    lines.push(`${r.dst}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}${r.onlink ? ' onlink' : ''}`);
+  return lines.length ? lines.join('\n') + '\n' : '';
 }

@@ -7,11 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   deviceSchema,
+  routeSchema,
   type Device,
   type DeviceInput,
+  type Route,
   type Runtime,
   type ScenarioNode,
 } from '../scenario/schema.js';
+
+type RouteInput = Parameters<typeof routeSchema.parse>[0];
 import {
   networkStatus,
   planCniAdd,
@@ -25,7 +29,7 @@ import {
 } from './cni-plan.js';
 import { DEFAULT_PLUGIN_VERSIONS, pluginBinaryStub } from './cni-versions.js';
 import { leakedSandboxId, macFor, netnsNameFor, podSandboxId, vethNameFor } from './ids.js';
-import { renderAddrFile, renderLinkFile } from './ip-output.js';
+import { renderAddrFile, renderLinkFile, renderRouteFile } from './ip-output.js';
 import { formatIpv4, parseIpv4OrThrow } from '../../../util/ipv4.js';
 
 export type { CniAddRequest, CniAddResult, NetworkStatus } from './cni-plan.js';
@@ -48,13 +52,17 @@ export class NodeHost {
   readonly runtime: Runtime;
   /** Registries the node cannot pull from (scenario `host.unreachableRegistries`). */
   readonly unreachableRegistries: readonly string[];
+  /** br_netfilter is loaded (flanneld checks /proc/sys/net/bridge/bridge-nf-call-iptables). */
+  readonly brNetfilter: boolean;
   private deviceList: Device[] = [];
+  private routeList: Route[] = [];
 
   private constructor(root: string, node: ScenarioNode) {
     this.name = node.name;
     this.root = root;
     this.runtime = node.runtime;
     this.unreachableRegistries = [...node.host.unreachableRegistries];
+    this.brNetfilter = node.host.brNetfilter;
   }
 
   /**
@@ -134,6 +142,20 @@ export class NodeHost {
     const i = this.deviceList.findIndex((x) => x.name === device.name);
     if (i >= 0) this.deviceList[i] = device;
     else this.deviceList.push(device);
+    this.writeNetFiles();
+  }
+
+  /** Routes besides the connected ones (`ip route` prints both). */
+  routes(): Route[] {
+    return this.routeList.map((r) => ({ ...r }));
+  }
+
+  /** Replaces the routes through a device (what flanneld does when it programs its backend). */
+  setRoutesVia(dev: string, routes: RouteInput[]): void {
+    this.routeList = [
+      ...this.routeList.filter((r) => r.dev !== dev || r.dst === 'default'),
+      ...routes.map((r) => routeSchema.parse(r)),
+    ];
     this.writeNetFiles();
   }
 
@@ -229,6 +251,8 @@ export class NodeHost {
   private writeNetFiles(): void {
     this.writeFile(`${SIM_DIR}/net/addr`, renderAddrFile(this.deviceList));
     this.writeFile(`${SIM_DIR}/net/link`, renderLinkFile(this.deviceList));
+    this.writeFile(`${SIM_DIR}/net/route`, renderRouteFile(this.deviceList, this.routeList, 4));
+    this.writeFile(`${SIM_DIR}/net/route6`, renderRouteFile(this.deviceList, this.routeList, 6));
   }
 
   private materialize(node: ScenarioNode): void {
@@ -263,6 +287,14 @@ export class NodeHost {
         addresses: [`${node.internalIP}/24`],
       });
     }
+    const eth0 = this.deviceList.find((d) => d.name === 'eth0');
+    const gateway = node.internalIP.split('.').slice(0, 3).concat('1').join('.');
+    this.routeList = [
+      ...(eth0 && !host.routes.some((r) => r.dst === 'default')
+        ? [routeSchema.parse({ dst: 'default', via: gateway, dev: 'eth0' })]
+        : []),
+      ...host.routes.map((r) => ({ ...r })),
+    ];
     this.seedIpam(node);
     this.writeNetFiles();
   }

@@ -124,6 +124,17 @@ export function parseScenario(text: string, source: string): Scenario {
   const parsed = scenarioSchema.safeParse(raw);
   if (!parsed.success) throw new UserError(describeIssues(source, parsed.error.issues, lookup));
   const scenario = parsed.data;
+  // Times relative to now (a restart three days ago stays three days ago whenever the scenario runs).
+  try {
+    scenario.objects = expandTimes(scenario.objects, Date.now(), ['objects']) as typeof scenario.objects;
+    scenario.logs = expandTimes(scenario.logs, Date.now(), ['logs']) as typeof scenario.logs;
+  } catch (err) {
+    if (!(err instanceof TimeError)) throw err;
+    const line = lookup.lineOf(err.path);
+    throw new UserError(
+      `scenario file ${source}: ${formatPath(err.path)}${line ? ` (line ${line})` : ''}: ${err.message}`,
+    );
+  }
   if (scenario.generate) {
     // Validate the template now, so a bad template fails at load time and not at `--nodes N`.
     try {
@@ -157,6 +168,47 @@ export function loadScenario(ref: { name?: string; file?: string }): Scenario {
   }
   const file = builtinScenarioPath(name);
   return parseScenario(fs.readFileSync(file, 'utf8'), file);
+}
+
+// ---------------------------------------------------------------- relative times
+
+class TimeError extends Error {
+  constructor(
+    message: string,
+    readonly path: PropertyKey[],
+  ) {
+    super(message);
+  }
+}
+
+const TIME = /\{\{(klog:)?now(?:([+-])(\d+)([smhd]))?\}\}/g;
+const TIME_LIKE = /\{\{(?:klog:)?now[^}]*\}\}/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `{{now}}`, `{{now-3d}}`, `{{now+90s}}` (RFC 3339, seconds) and `{{klog:now-5m}}` (klog's `MMDD hh:mm:ss.uuuuuu`). */
+export function expandTimes(value: unknown, now: number, path: PropertyKey[] = []): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('{{')) return value;
+    const out = value.replace(
+      TIME,
+      (_all, klog: string | undefined, sign: string, n: string, unit: string) => {
+        const at = new Date(now + (sign ? (sign === '-' ? -1 : 1) * Number(n) * UNIT_MS[unit] : 0));
+        if (!klog) return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const p = (x: number, w = 2) => String(x).padStart(w, '0');
+        return `${p(at.getUTCMonth() + 1)}${p(at.getUTCDate())} ${p(at.getUTCHours())}:${p(at.getUTCMinutes())}:${p(at.getUTCSeconds())}.${p(at.getUTCMilliseconds() * 1000, 6)}`;
+      },
+    );
+    if (TIME_LIKE.test(out))
+      throw new TimeError(
+        `${TIME_LIKE.exec(out)![0]} is not a time: use {{now}}, {{now-3d}}, {{now+90s}} or {{klog:now-5m}} (units s, m, h, d)`,
+        path,
+      );
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandTimes(v, now, [...path, i]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandTimes(v, now, [...path, k])]));
+  return value;
 }
 
 // ---------------------------------------------------------------- generate (--nodes N)

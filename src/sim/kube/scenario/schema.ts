@@ -4,6 +4,7 @@
  * and optional overrides of the sandbox error wording. Behaviour comes from the simulated hosts
  * (../host/node-host.ts) and the cluster emulation, never from the scenario's name.
  */
+import { isIP, isIPv6 } from 'node:net';
 import { z } from 'zod';
 
 /** Container runtimes the simulator words sandbox failures for (domain/flannel.md §1.2). */
@@ -26,6 +27,7 @@ export const ROOT_CAUSES = [
   'cni-config-conflict',
   'cni-plugin-missing',
   'subnet-env-missing',
+  'subnet-env-mismatch',
   'version-mismatch',
 ] as const;
 export const rootCauseSchema = z.enum(ROOT_CAUSES);
@@ -33,6 +35,23 @@ export type RootCause = z.infer<typeof rootCauseSchema>;
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 export const ipv4Schema = z.string().regex(IPV4, 'must be an IPv4 address like 10.244.1.5');
+
+/** An IPv6 address (`fd00:10:244:1::5`), as node:net recognises it. */
+export const ipv6Schema = z
+  .string()
+  .refine((s) => isIPv6(s), 'must be an IPv6 address like fd00:10:244:1::5');
+/** An IPv4 or IPv6 address. */
+export const ipSchema = z
+  .string()
+  .refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address like 10.244.1.5 or fd00:10:244:1::5');
+
+/** An IPv4 or IPv6 address with a prefix length (`10.244.1.1/24`, `fd00:10:244:1::1/64`). */
+export const ipPrefixSchema = z.string().refine((s) => {
+  const [ip, len, extra] = s.split('/');
+  if (extra !== undefined || !/^\d{1,3}$/.test(len ?? '')) return false;
+  if (IPV4.test(ip ?? '')) return Number(len) <= 32;
+  return isIPv6(ip ?? '') && Number(len) <= 128;
+}, 'must be IPv4/prefix like 10.244.1.0/24 or IPv6/prefix like fd00:10:244:1::/64');
 
 /** An IPv4 address with a prefix length (`10.244.1.1/24`); used for device addresses and CIDRs. */
 export const ipv4PrefixSchema = z.string().refine((s) => {
@@ -76,8 +95,8 @@ export const deviceSchema = z.strictObject({
     .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'must be a lowercase MAC like 8e:3f:0a:11:22:33')
     .optional(),
   state: z.enum(['UP', 'DOWN', 'UNKNOWN']).optional(),
-  /** IPv4 addresses with prefix length, e.g. `10.244.1.1/24` (cni0) or `10.244.1.0/32` (flannel.1). */
-  addresses: z.array(ipv4PrefixSchema).default([]),
+  /** Addresses with prefix length, e.g. `10.244.1.1/24` (cni0), `10.244.1.0/32` (flannel.1), `fd00:10:244:1::1/64`. */
+  addresses: z.array(ipPrefixSchema).default([]),
   /** The bridge a veth is attached to (`cni0`). */
   master: z.string().optional(),
   /** For veth: the network namespace of the peer (`cni-<uuid>`). */
@@ -95,6 +114,16 @@ export const deviceSchema = z.strictObject({
 export type Device = z.output<typeof deviceSchema>;
 export type DeviceInput = z.input<typeof deviceSchema>;
 
+/** A route in the node's main table, as `ip route` prints it. */
+export const routeSchema = z.strictObject({
+  /** `default` or a CIDR. */
+  dst: z.union([z.literal('default'), ipPrefixSchema]),
+  via: ipSchema.optional(),
+  dev: z.string().min(1),
+  onlink: z.boolean().default(false),
+});
+export type Route = z.output<typeof routeSchema>;
+
 /** host-local reservations to seed in /var/lib/cni/networks/<network>/ (domain/flannel.md §2). */
 export const ipamSeedSchema = z.strictObject({
   /** The CNI network name (the conflist `name`): cbr0 for Flannel's stock config. */
@@ -106,7 +135,7 @@ export const ipamSeedSchema = z.strictObject({
     .array(
       z
         .strictObject({
-          ip: ipv4Schema,
+          ip: ipSchema,
           /** The 64-hex sandbox id written into the file. */
           sandboxId: z
             .string()
@@ -153,6 +182,13 @@ export const hostSchema = z.strictObject({
   unreachableRegistries: z
     .array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'must be a registry host like ghcr.io'))
     .default([]),
+  /**
+   * The br_netfilter kernel module is loaded (`/proc/sys/net/bridge/bridge-nf-call-iptables` exists). Without it
+   * flanneld exits at start-up with `Failed to check br_netfilter` (unless net-conf.json enables nftables).
+   */
+  brNetfilter: z.boolean().default(true),
+  /** Routes besides the connected ones and those flanneld adds (`ip route` shows them). */
+  routes: z.array(routeSchema).default([]),
 });
 export type HostSpec = z.output<typeof hostSchema>;
 
@@ -174,6 +210,11 @@ export const nodeSchema = z.strictObject({
   internalIP: ipv4Schema,
   /** Omit to simulate a node the controller-manager gave no podCIDR. */
   podCIDR: ipv4PrefixSchema.optional(),
+  /**
+   * Dual-stack / IPv6: spec.podCIDRs (at most one per family). With podCIDR it must start with it; without it,
+   * its IPv4 entry (if any) is the podCIDR.
+   */
+  podCIDRs: z.array(ipPrefixSchema).max(2).optional(),
   runtime: runtimeSchema.default('containerd'),
   /** status.nodeInfo.containerRuntimeVersion; a default per runtime when omitted. */
   runtimeVersion: z.string().optional(),
@@ -192,6 +233,8 @@ export const nodeSchema = z.strictObject({
     ipam: [],
     netns: [],
     unreachableRegistries: [],
+    brNetfilter: true,
+    routes: [],
   }),
 });
 export type ScenarioNode = z.output<typeof nodeSchema>;
@@ -225,6 +268,17 @@ export const sandboxOverrideSchema = z
     message: 'needs exactly one of pluginError or message',
   });
 export type SandboxOverride = z.output<typeof sandboxOverrideSchema>;
+
+/** Container log lines of a pod the scenario lists (e.g. the flanneld log of a kube-flannel pod it declares running). */
+export const podLogSchema = z.strictObject({
+  /** `namespace/name` of a Pod in `objects`. */
+  pod: z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be "namespace/pod"'),
+  container: z.string().min(1),
+  /** The log of the previous (terminated) container instance, as `kubectl logs --previous` shows it. */
+  previous: z.boolean().default(false),
+  lines: z.array(z.string()).min(1),
+});
+export type PodLogSeed = z.output<typeof podLogSchema>;
 
 export const failureSchema = z.strictObject({
   sandbox: z.array(sandboxOverrideSchema).default([]),
@@ -261,6 +315,8 @@ export const scenarioSchema = z
     nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
     objects: z.array(kubeObjectSchema).default([]),
     failure: failureSchema.default({ sandbox: [] }),
+    /** Container logs of listed pods (`kubectl logs`); times may be relative, like object fields. */
+    logs: z.array(podLogSchema).default([]),
     generate: generateSchema.optional(),
   })
   .superRefine((s, ctx) => {
@@ -274,6 +330,31 @@ export const scenarioSchema = z
         });
       }
       seen.add(n.name);
+    });
+    s.nodes.forEach((n, i) => {
+      const cidrs = n.podCIDRs ?? [];
+      if (n.podCIDR && cidrs.length > 0 && cidrs[0] !== n.podCIDR)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodes', i, 'podCIDRs'],
+          message: `must start with podCIDR ${n.podCIDR} (spec.podCIDRs[0] is spec.podCIDR)`,
+        });
+      const families = cidrs.map((c) => (c.includes(':') ? 6 : 4));
+      if (new Set(families).size !== families.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodes', i, 'podCIDRs'],
+          message: 'at most one CIDR per IP family',
+        });
+    });
+    const pods = new Set(
+      s.objects
+        .filter((o) => o.kind === 'Pod')
+        .map((o) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`),
+    );
+    s.logs.forEach((l, i) => {
+      if (!pods.has(l.pod))
+        ctx.addIssue({ code: 'custom', path: ['logs', i, 'pod'], message: `no Pod ${l.pod} in objects` });
     });
     s.failure.sandbox.forEach((o, i) =>
       (o.nodes ?? []).forEach((n, j) => {
