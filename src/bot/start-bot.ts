@@ -123,6 +123,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       probe: {
         namespace: env.probeNamespace,
         image: env.probeImage,
+        ...(env.probeCriSocketDir && { criSocketDir: env.probeCriSocketDir }),
         concurrency: Math.max(1, ...clusters.map((c) => c.remediation.probeConcurrency)),
         deadlineSeconds: config.diagnosis?.probeDeadlineSeconds ?? DEFAULT_PROBE_DEADLINE_SECONDS,
       },

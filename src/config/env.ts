@@ -46,6 +46,8 @@ export interface Env {
   clustersFile: string;
   runbooksDir: string;
   probeImage: string;
+  /** Opt-in: the runtime's socket directory on the nodes, mounted read-only into probes (crictl pods). */
+  probeCriSocketDir?: string;
   /** Namespace of the node probe pods (the bot needs create/get/delete on pods there). */
   probeNamespace: string;
   keyPrefix: string;
@@ -154,6 +156,13 @@ const envSchema = z.object({
     z.string().regex(/^[\w.\-/:@]+$/, 'must be a container image reference like busybox:1.36'),
     'busybox:1.36',
   ),
+  FLANNEL_OPS_PROBE_CRI_SOCKET_DIR: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^\/[A-Za-z0-9._/-]+$/, 'must be an absolute path on the nodes, like /run/containerd')
+      .optional(),
+  ),
   FLANNEL_OPS_PROBE_NAMESPACE: withDefault(
     z
       .string()
@@ -251,6 +260,7 @@ export function loadEnv(
     runbooksDir: v.FLANNEL_OPS_RUNBOOKS,
     probeImage: v.FLANNEL_OPS_PROBE_IMAGE,
     probeNamespace: v.FLANNEL_OPS_PROBE_NAMESPACE,
+    ...(v.FLANNEL_OPS_PROBE_CRI_SOCKET_DIR && { probeCriSocketDir: v.FLANNEL_OPS_PROBE_CRI_SOCKET_DIR }),
     keyPrefix: v.FLANNEL_OPS_KEY_PREFIX,
   };
   problems.push(...missingRequirements(parsed, options.require ?? []));

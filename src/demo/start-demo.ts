@@ -115,6 +115,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         SLACK_MODE: 'http',
         SLACK_API_URL: slack.apiUrl,
         REDIS_URL: redis.url,
+        // The simulated nodes run containerd: let the probes list sandboxes, as an operator may opt in to.
+        FLANNEL_OPS_PROBE_CRI_SOCKET_DIR: '/run/containerd',
         FLANNEL_OPS_KEY_PREFIX: keyPrefix,
         LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
         LOG_FORMAT: env.LOG_FORMAT ?? 'plain',

@@ -46,6 +46,8 @@ export interface ProbeSettings {
   /** Probe pods at the same time in this process (worker concurrency of the probe queue). */
   concurrency: number;
   deadlineSeconds: number;
+  /** The runtime's socket directory, mounted so probes can list sandboxes (FLANNEL_OPS_PROBE_CRI_SOCKET_DIR). */
+  criSocketDir?: string;
 }
 
 export interface DiagnosisWorkerDeps {
@@ -198,6 +200,7 @@ export class DiagnosisWorkers {
         deadlineSeconds: probe.deadlineSeconds,
         signal: this.shutdown.signal,
         runId: labelSafe(diagnosisId),
+        ...(probe.criSocketDir && { criSocketDir: probe.criSocketDir }),
       });
       result = results.get(node) ?? { ok: false, error: 'the probe runner returned no result' };
     } catch (err) {

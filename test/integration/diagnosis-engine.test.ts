@@ -73,7 +73,14 @@ function service(extra: Partial<DiagnosisServiceOptions> = {}): DiagnosisService
       if (!clients) throw new Error(`no simulator for cluster ${cluster}`);
       return clients;
     },
-    probe: { namespace: 'kube-system', image: 'busybox:1.36', concurrency: 4, deadlineSeconds: 30 },
+    probe: {
+      namespace: 'kube-system',
+      image: 'busybox:1.36',
+      concurrency: 4,
+      deadlineSeconds: 30,
+      // The simulated nodes run containerd: let the probes list sandboxes (opt-in in production).
+      criSocketDir: '/run/containerd',
+    },
     retry: { attempts: 2, backoffMs: 20 },
     ...extra,
   });

@@ -33,7 +33,14 @@ beforeAll(async () => {
     store,
     runbooks: loadRunbooks(shippedRunbooksDir()),
     clients: (cluster) => clients.get(cluster)!,
-    probe: { namespace: 'kube-system', image: 'busybox:1.36', concurrency: 4, deadlineSeconds: 30 },
+    probe: {
+      namespace: 'kube-system',
+      image: 'busybox:1.36',
+      concurrency: 4,
+      deadlineSeconds: 30,
+      // The simulated nodes run containerd: let the probes list sandboxes (opt-in in production).
+      criSocketDir: '/run/containerd',
+    },
     retry: { attempts: 2, backoffMs: 20 },
   });
 });

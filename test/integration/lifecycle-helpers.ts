@@ -83,6 +83,8 @@ export async function startStack(
       REDIS_URL: redisUrl,
       FLANNEL_OPS_KEY_PREFIX: prefix,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+      // The simulated nodes run containerd: probes may list its sandboxes (opt-in in production).
+      FLANNEL_OPS_PROBE_CRI_SOCKET_DIR: '/run/containerd',
     },
     { require: ['slack'] },
   );

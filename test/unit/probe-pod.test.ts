@@ -58,15 +58,29 @@ describe('buildProbePod', () => {
       const volume = spec.volumes?.find((v) => v.name === mount?.name);
       expect(volume?.hostPath?.path).toBe(hostPath);
     }
-    // Plus containerd's socket directory, read-only, for `crictl pods` (the sandboxes, Ready and NotReady).
-    const cri = container.volumeMounts?.find((m) => m.mountPath === '/host/run/containerd');
+    // Nothing else: no runtime socket unless asked for (it would be root on the node).
+    expect(container.volumeMounts).toHaveLength(5);
+    expect(container.env?.some((e) => e.name === 'CONTAINER_RUNTIME_ENDPOINT')).toBe(false);
+  });
+
+  it('mounts the runtime socket directory read-only only when configured (FLANNEL_OPS_PROBE_CRI_SOCKET_DIR)', () => {
+    const withCri = buildProbePod({
+      node: 'worker-1',
+      namespace: 'kube-system',
+      image: 'busybox:1.36',
+      runId: 'r1',
+      deadlineSeconds: 60,
+      script: 'true',
+      criSocketDir: '/run/containerd',
+    });
+    const c = withCri.spec!.containers[0];
+    const cri = c.volumeMounts?.find((m) => m.mountPath === '/host/run/containerd');
     expect(cri?.readOnly).toBe(true);
-    expect(spec.volumes?.find((v) => v.name === cri?.name)?.hostPath?.path).toBe('/run/containerd');
-    expect(container.env).toContainEqual({
+    expect(withCri.spec!.volumes?.find((v) => v.name === cri?.name)?.hostPath?.path).toBe('/run/containerd');
+    expect(c.env).toContainEqual({
       name: 'CONTAINER_RUNTIME_ENDPOINT',
       value: 'unix:///host/run/containerd/containerd.sock',
     });
-    expect(container.volumeMounts).toHaveLength(6);
   });
 
   it('asks for little and cannot escalate', () => {

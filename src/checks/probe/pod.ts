@@ -27,12 +27,15 @@ export const PROBE_MOUNTS = [
 export const PROBE_HOST_ROOT = '/host';
 
 /**
- * containerd's socket directory, mounted read-only so `crictl pods` (when the probe image has crictl) can list
- * the sandboxes, Ready and NotReady: a NotReady sandbox still holds its IP (domain/flannel.md §2). The probe
- * only lists; nothing else is asked of the runtime.
+ * Optionally (FLANNEL_OPS_PROBE_CRI_SOCKET_DIR, e.g. /run/containerd) the container runtime's socket directory,
+ * mounted read-only so `crictl pods` (when the probe image has crictl) can list the sandboxes, Ready and
+ * NotReady: a NotReady sandbox still holds its IP (domain/flannel.md §2), and without this view the diagnosis
+ * may count its IP as leaked (the release step re-checks with crictl anyway). Off by default: whoever can reach
+ * the runtime's socket can start containers, so it is root on the node; the probe itself only lists.
  */
-export const CRI_SOCKET_DIR = '/run/containerd';
-export const CRI_ENDPOINT = `unix://${PROBE_HOST_ROOT}${CRI_SOCKET_DIR}/containerd.sock`;
+export function criEndpoint(socketDir: string): string {
+  return `unix://${PROBE_HOST_ROOT}${socketDir}/containerd.sock`;
+}
 
 export interface ProbePodOptions {
   node: string;
@@ -41,6 +44,8 @@ export interface ProbePodOptions {
   runId: string;
   deadlineSeconds: number;
   script: string;
+  /** The runtime's socket directory on the node, to let the probe list sandboxes (opt-in, see above). */
+  criSocketDir?: string;
 }
 
 export function buildProbePod(opts: ProbePodOptions): V1Pod {
@@ -49,13 +54,15 @@ export function buildProbePod(opts: ProbePodOptions): V1Pod {
     { name: 'NODE_NAME', value: opts.node },
     { name: 'HOST_ROOT', value: PROBE_HOST_ROOT },
     ...PROBE_MOUNTS.map((m) => ({ name: m.env, value: mountPath(m.hostPath) })),
-    { name: 'CONTAINER_RUNTIME_ENDPOINT', value: CRI_ENDPOINT },
+    ...(opts.criSocketDir
+      ? [{ name: 'CONTAINER_RUNTIME_ENDPOINT', value: criEndpoint(opts.criSocketDir) }]
+      : []),
   ];
   // No hostPath `type`: a check type (Directory) would keep the pod from starting on exactly the
   // nodes we need to look at, e.g. one without /run/flannel.
   const volumes: V1Volume[] = [
     ...PROBE_MOUNTS.map((m) => ({ name: m.volume, hostPath: { path: m.hostPath } })),
-    { name: 'cri', hostPath: { path: CRI_SOCKET_DIR } },
+    ...(opts.criSocketDir ? [{ name: 'cri', hostPath: { path: opts.criSocketDir } }] : []),
   ];
   const volumeMounts: V1VolumeMount[] = [
     ...PROBE_MOUNTS.map((m) => ({
@@ -63,7 +70,7 @@ export function buildProbePod(opts: ProbePodOptions): V1Pod {
       mountPath: mountPath(m.hostPath),
       readOnly: true,
     })),
-    { name: 'cri', mountPath: mountPath(CRI_SOCKET_DIR), readOnly: true },
+    ...(opts.criSocketDir ? [{ name: 'cri', mountPath: mountPath(opts.criSocketDir), readOnly: true }] : []),
   ];
   return {
     apiVersion: 'v1',

@@ -34,6 +34,8 @@ export interface ProbeRunOptions {
   script?: string;
   /** First poll interval; it grows to 1 s. */
   pollIntervalMs?: number;
+  /** Mount the runtime's socket directory so the probe can list sandboxes (opt-in; see pod.ts). */
+  criSocketDir?: string;
 }
 
 export interface ProbeKube {
@@ -76,6 +78,7 @@ async function probeNode(core: CoreV1Api, node: string, opts: NodeProbeOptions):
     runId: opts.runId,
     deadlineSeconds: opts.deadlineSeconds,
     script: opts.script,
+    ...(opts.criSocketDir && { criSocketDir: opts.criSocketDir }),
   });
   const run = await runPodToCompletion(core, body, {
     namespace: opts.namespace,

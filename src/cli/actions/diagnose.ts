@@ -69,6 +69,7 @@ export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Pr
     probe: {
       namespace: env.probeNamespace,
       image: env.probeImage,
+      ...(env.probeCriSocketDir && { criSocketDir: env.probeCriSocketDir }),
       concurrency: cluster.remediation.probeConcurrency,
       deadlineSeconds: DEFAULT_PROBE_DEADLINE_SECONDS,
     },
