@@ -110,14 +110,14 @@ describe('crashes', () => {
     await bot.stop('SIGKILL');
     bot = await startBot();
     // The diagnosis goes on in the same thread: the new process found the post and kept using it.
-    await waitFor('the plan in the one thread', () => plan(), { timeoutMs: 120_000 });
+    await waitFor('the plan in the one thread', () => plan(), { timeoutMs: 240_000 });
     expect(roots()).toHaveLength(1);
     expect(
       slack
         .messages(CH)
         .filter((m) => !m.ephemeral_to && m.thread_ts === undefined && /Verdict/.test(m.text)),
     ).toHaveLength(0);
-  }, 200_000);
+  }, 360_000);
 
   it('a crash while an approved step runs on a node: the new process reads that run, never starts another', async () => {
     const message = plan()!;
@@ -141,7 +141,7 @@ describe('crashes', () => {
       'the incident to resolve',
       async () => (await store.get(incident.id))?.state === 'resolved',
       {
-        timeoutMs: 150_000,
+        timeoutMs: 240_000,
         intervalMs: 500,
       },
     );
@@ -151,5 +151,5 @@ describe('crashes', () => {
     expect(release.nodes['worker-1'].state).toBe('interrupted');
     expect(release.nodes['worker-1'].lines.join('\n')).toMatch(/not run again[\s\S]*released \d+/);
     expect(roots()).toHaveLength(1);
-  }, 240_000);
+  }, 420_000);
 });
