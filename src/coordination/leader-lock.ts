@@ -100,6 +100,8 @@ export interface LeaderElectorOptions {
   onDeposed(reason: DeposeReason): void | Promise<void>;
   /** Redis errors while campaigning and errors thrown by the callbacks. */
   onError?(err: unknown): void;
+  /** Asked before each attempt to take the lock; false skips the attempt (a replica at its share). */
+  mayAcquire?(): boolean;
 }
 
 /**
@@ -174,6 +176,7 @@ export class LeaderElector {
   }
 
   private async campaign(): Promise<void> {
+    if (this.opts.mayAcquire && !this.opts.mayAcquire()) return;
     const startedAt = Date.now();
     let lease: Lease | null;
     try {

@@ -64,6 +64,8 @@ export const LUA_SCRIPTS = [
   'coordination/lua/lock-acquire.lua',
   'coordination/lua/lock-extend.lua',
   'coordination/lua/lock-fence-check.lua',
+  'coordination/lua/membership-heartbeat.lua',
+  'coordination/lua/membership-leave.lua',
   'coordination/lua/release-if-owner.lua',
   'incidents/lua/audit.lua',
   'incidents/lua/record-signals.lua',
