@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { redact } from '../util/log.js';
 import type { OutboxPause } from '../slack/outbox.js';
-import type { ClusterWatchStatus } from '../watch/watch-service.js';
+import type { ClusterWatchStatus, ReplicaStatus } from '../watch/watch-service.js';
 
 export type BotLifecycle = 'starting' | 'running' | 'stopping';
 
@@ -16,6 +16,8 @@ export interface HealthSources {
   redis: Redis;
   lifecycle(): BotLifecycle;
   statuses(): readonly ClusterWatchStatus[];
+  /** This replica in the hub: live replicas, its share and the clusters it leads. */
+  replica?(): ReplicaStatus | undefined;
   /** Values never to show (tokens): cluster errors are redacted with them. */
   secrets: readonly string[];
   /** How long a Redis PING may take before /healthz fails. Default 2000 ms. */
@@ -46,6 +48,7 @@ export function readinessAnswer(
   statuses: readonly ClusterWatchStatus[],
   secrets: readonly string[] = [],
   slackPauses: readonly OutboxPause[] = [],
+  replica?: ReplicaStatus,
 ): HealthAnswer {
   // Paused output is shown, not made unready: the bot still detects, diagnoses and queues what it will send.
   const slack = { paused: slackPauses };
@@ -60,9 +63,12 @@ export function readinessAnswer(
   }));
   if (lifecycle !== 'running') {
     const reason = lifecycle === 'starting' ? 'the bot is starting' : 'the bot is stopping';
-    return { status: 503, body: { ok: false, reason, lifecycle, clusters, slack } };
+    return {
+      status: 503,
+      body: { ok: false, reason, lifecycle, clusters, slack, ...(replica && { replica }) },
+    };
   }
-  return { status: 200, body: { ok: true, lifecycle, clusters, slack } };
+  return { status: 200, body: { ok: true, lifecycle, clusters, slack, ...(replica && { replica }) } };
 }
 
 /** Why Redis cannot be used right now, or undefined when a PING answers in time. */
@@ -104,7 +110,16 @@ export function healthRoutes(sources: HealthSources) {
     void (sources.slackPauses?.() ?? Promise.resolve([]))
       .catch(() => [] as OutboxPause[]) // Redis trouble shows in /healthz
       .then((pauses) =>
-        send(res, readinessAnswer(sources.lifecycle(), sources.statuses(), sources.secrets, pauses)),
+        send(
+          res,
+          readinessAnswer(
+            sources.lifecycle(),
+            sources.statuses(),
+            sources.secrets,
+            pauses,
+            sources.replica?.(),
+          ),
+        ),
       );
   return [
     { path: '/healthz', method: ['GET'], handler: healthz },

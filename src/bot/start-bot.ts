@@ -92,6 +92,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     redis,
     lifecycle: () => phase,
     statuses: () => watch?.statuses ?? [],
+    replica: () => watch?.replica,
     secrets: envSecrets(env),
   };
   const stop = async () => {
@@ -189,6 +190,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
             .catch((err) => logger.warn('incident handling failed', { incident: e.incident.id, err })),
         ),
       onStatus: (s) => logger.info('cluster watch', { cluster: s.cluster, role: s.role, error: s.lastError }),
+      onReplica: (r) => logger.info('hub replica', { ...r }),
       onError: (cluster, err) => logger.debug('watch error', { cluster, err }),
     });
 

@@ -1,6 +1,6 @@
 import { terminalLine } from '../util/sanitize.js';
 import type { IncidentEvent } from './cluster-watcher.js';
-import type { ClusterWatchStatus } from './watch-service.js';
+import type { ClusterWatchStatus, ReplicaStatus } from './watch-service.js';
 
 /** The `watch --json` line: a stable, flat shape scripts can rely on. */
 export function incidentEventJson(e: IncidentEvent): Record<string, unknown> {
@@ -59,4 +59,11 @@ export function statusLine(s: ClusterWatchStatus): string {
   const state = s.stream?.state ? ` stream=${s.stream.state}` : '';
   const error = s.lastError ? `: ${s.lastError}` : '';
   return terminalLine(`cluster ${s.cluster}: ${s.role}${state}${error}`);
+}
+
+/** This replica's place in the hub for stderr: how many replicas, its share, and what it leads. */
+export function replicaLine(r: ReplicaStatus): string {
+  return terminalLine(
+    `replica ${r.id}: live=${r.live} share=${r.share} leading=${r.leading.length} clusters=${r.leading.join(',') || '-'}`,
+  );
 }

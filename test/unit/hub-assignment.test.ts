@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { assignClusters, clustersFor, fairShare, type ReplicaView } from '../../src/coordination/hub-assignment.js';
+import {
+  assignClusters,
+  clustersFor,
+  fairShare,
+  type ReplicaView,
+} from '../../src/coordination/hub-assignment.js';
 
 const names = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}`);
 const same = (ids: string[], clusters: string[]): ReplicaView[] => ids.map((id) => ({ id, clusters }));
@@ -62,7 +67,9 @@ describe('assignClusters', () => {
         fc.uniqueArray(fc.string({ minLength: 1 }), { maxLength: 40 }),
         (ids, clusters) => {
           const replicas = same(ids, clusters);
-          const shuffled = [...replicas].reverse().map((r) => ({ ...r, clusters: [...r.clusters].reverse() }));
+          const shuffled = [...replicas]
+            .reverse()
+            .map((r) => ({ ...r, clusters: [...r.clusters].reverse() }));
           expect([...assignClusters(shuffled)].sort()).toEqual([...assignClusters(replicas)].sort());
         },
       ),

@@ -5,7 +5,7 @@ import { IncidentStore } from '../../incidents/store.js';
 import { kubeConfigForCluster } from '../../kube/kubeconfig.js';
 import { loadRunbooks } from '../../runbooks/load.js';
 import { log } from '../../util/log.js';
-import { incidentEventJson, incidentEventLine, statusLine } from '../../watch/format.js';
+import { incidentEventJson, incidentEventLine, replicaLine, statusLine } from '../../watch/format.js';
 import { terminalJson } from '../../util/sanitize.js';
 import { WatchService } from '../../watch/watch-service.js';
 import type { IncidentEvent } from '../../watch/cluster-watcher.js';
@@ -45,6 +45,7 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
     election: { redis, keyPrefix: env.keyPrefix },
     onIncident: print,
     onStatus: (s) => process.stderr.write(`${statusLine(s)}\n`),
+    onReplica: (r) => process.stderr.write(`${replicaLine(r)}\n`),
     onError: (cluster, err) => log.debug('watch error', { cluster, err }),
   });
   service.start();
