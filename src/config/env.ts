@@ -9,6 +9,7 @@ import {
   type LogLevel,
 } from '../util/log.js';
 import { ConfigError, type Problem } from './issues.js';
+import { effectiveKeyPrefix, isHaRedisUrl, parseHaRedisUrl } from './redis-url.js';
 
 export const SLACK_MODES = ['socket', 'http'] as const;
 export type SlackMode = (typeof SLACK_MODES)[number];
@@ -50,6 +51,7 @@ export interface Env {
   probeCriSocketDir?: string;
   /** Namespace of the node probe pods (the bot needs create/get/delete on pods there). */
   probeNamespace: string;
+  /** FLANNEL_OPS_KEY_PREFIX; on a Redis Cluster wrapped in a hash tag (`{flannel-ops}`), see config/redis-url.ts. */
   keyPrefix: string;
 }
 
@@ -186,6 +188,10 @@ export const ENV_VARIABLES = Object.keys(envSchema.shape) as ReadonlyArray<keyof
 
 /** Why a Redis URL is unusable, or undefined when it is fine. Never repeats the password. */
 export function redisUrlProblem(value: string): string | undefined {
+  if (isHaRedisUrl(value)) {
+    const parsed = parseHaRedisUrl(value);
+    return 'problem' in parsed ? parsed.problem : undefined;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -193,7 +199,7 @@ export function redisUrlProblem(value: string): string | undefined {
     return 'must be a URL like redis://127.0.0.1:6379 or redis://:PASSWORD@host:6379/2';
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    return `must use the redis:// or rediss:// scheme, got "${url.protocol}"`;
+    return `must use the redis://, rediss://, redis+sentinel:// or redis+cluster:// scheme, got "${url.protocol}"`;
   }
   if (!url.hostname) return 'must name a host, e.g. redis://127.0.0.1:6379';
   const path = url.pathname.replace(/^\//, '');
@@ -203,6 +209,10 @@ export function redisUrlProblem(value: string): string | undefined {
 
 /** The `/N` database number of a Redis URL, 0 when absent. */
 export function redisDbFromUrl(value: string): number {
+  if (isHaRedisUrl(value)) {
+    const parsed = parseHaRedisUrl(value);
+    return 'target' in parsed && parsed.target.kind === 'sentinel' ? parsed.target.db : 0;
+  }
   const path = new URL(value).pathname.replace(/^\//, '');
   return path === '' ? 0 : Number(path);
 }
@@ -261,7 +271,7 @@ export function loadEnv(
     probeImage: v.FLANNEL_OPS_PROBE_IMAGE,
     probeNamespace: v.FLANNEL_OPS_PROBE_NAMESPACE,
     ...(v.FLANNEL_OPS_PROBE_CRI_SOCKET_DIR && { probeCriSocketDir: v.FLANNEL_OPS_PROBE_CRI_SOCKET_DIR }),
-    keyPrefix: v.FLANNEL_OPS_KEY_PREFIX,
+    keyPrefix: effectiveKeyPrefix(v.FLANNEL_OPS_KEY_PREFIX, v.REDIS_URL),
   };
   problems.push(...missingRequirements(parsed, options.require ?? []));
   if (problems.length > 0) throw new ConfigError(problems);

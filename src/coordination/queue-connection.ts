@@ -3,15 +3,20 @@
  * `maxRetriesPerRequest: null` on their connection (and refuses ioredis' `keyPrefix`: BullMQ has its own
  * `prefix`). BullMQ's close() never quits a connection it was given: whoever creates one quits it.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { redactRedisUrl } from '../config/env.js';
-import { DEFAULT_REDIS_URL, redisOptionsFromUrl } from './redis-connection.js';
+import { createRedis, DEFAULT_REDIS_URL, isClusterConnection } from './redis-connection.js';
 import { UserError } from '../util/errors.js';
 
 /** A connection BullMQ queues, flow producers, workers and queue events can share. */
 export function createQueueConnection(source: Redis | string = DEFAULT_REDIS_URL): Redis {
-  if (typeof source === 'string') {
-    return new Redis({ ...redisOptionsFromUrl(source), maxRetriesPerRequest: null });
+  if (typeof source === 'string') return createRedis(source, { maxRetriesPerRequest: null });
+  if (isClusterConnection(source)) {
+    // BullMQ checks a Cluster's node options for maxRetriesPerRequest: null.
+    const cluster = source as unknown as Cluster;
+    return cluster.duplicate(undefined, {
+      redisOptions: { ...cluster.options.redisOptions, maxRetriesPerRequest: null },
+    }) as unknown as Redis;
   }
   // Same server, database and credentials as the caller's connection, with BullMQ's requirement.
   return source.duplicate({ maxRetriesPerRequest: null, keyPrefix: undefined });
@@ -22,15 +27,13 @@ export function createQueueConnection(source: Redis | string = DEFAULT_REDIS_URL
  * "Redis is down" instead of waiting forever on a connection that retries in the background.
  */
 export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
-  const options: RedisOptions = {
-    ...redisOptionsFromUrl(url),
+  const probe = createRedis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
-  };
-  const probe = new Redis(options);
+  });
   probe.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;
   try {

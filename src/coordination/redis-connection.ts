@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { redactRedisUrl } from '../config/env.js';
+import { isHaRedisUrl, parseHaRedisUrl, type RedisNode } from '../config/redis-url.js';
 import { UserError } from '../util/errors.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -51,19 +52,88 @@ const redisUrlSchema = z
     return options;
   });
 
+/** Where REDIS_URL points: one server, a Sentinel-managed master, or a Redis Cluster (its seed nodes). */
+export type RedisTarget =
+  | { kind: 'server'; options: RedisOptions }
+  | { kind: 'sentinel'; options: RedisOptions; db: number }
+  | { kind: 'cluster'; nodes: RedisNode[]; options: RedisOptions };
+
 /**
- * REDIS_URL -> ioredis options, honouring a `/N` database number, user/password and rediss:// (TLS).
+ * REDIS_URL -> where to connect: redis:// and rediss:// (one server, honouring a `/N` database number,
+ * user/password and TLS), redis+sentinel:// and redis+cluster:// (src/config/redis-url.ts).
  * Errors name the variable and the reason but never echo a password.
  */
-export function redisOptionsFromUrl(url: string, source = 'REDIS_URL'): RedisOptions {
+export function redisTargetFromUrl(url: string, source = 'REDIS_URL'): RedisTarget {
+  if (isHaRedisUrl(url)) {
+    const parsed = parseHaRedisUrl(url);
+    if ('problem' in parsed) throw new UserError(`${source}: ${parsed.problem}`);
+    const t = parsed.target;
+    const credentials: RedisOptions = {
+      ...(t.username && { username: t.username }),
+      ...(t.password && { password: t.password }),
+    };
+    if (t.kind === 'cluster') return { kind: 'cluster', nodes: t.nodes, options: credentials };
+    return {
+      kind: 'sentinel',
+      db: t.db,
+      options: { ...credentials, sentinels: t.sentinels, name: t.masterName, db: t.db },
+    };
+  }
   const parsed = redisUrlSchema.safeParse(url);
   if (!parsed.success) {
     throw new UserError(`${source}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   }
-  return parsed.data;
+  return { kind: 'server', options: parsed.data };
 }
 
-/** A connection for the bot's own keys (not BullMQ's: its workers need maxRetriesPerRequest: null). */
+/**
+ * REDIS_URL -> ioredis options for one connection (a server, or a Sentinel-managed master). A Redis Cluster
+ * has no single-connection options: use createRedis.
+ */
+export function redisOptionsFromUrl(url: string, source = 'REDIS_URL'): RedisOptions {
+  const target = redisTargetFromUrl(url, source);
+  if (target.kind === 'cluster') {
+    throw new UserError(`${source}: a redis+cluster:// URL needs a cluster connection (createRedis)`);
+  }
+  return target.options;
+}
+
+/** The database a target uses (always 0 on a Cluster). */
+export function redisTargetDb(target: RedisTarget): number {
+  return target.kind === 'cluster' ? 0 : (target.kind === 'sentinel' ? target.db : target.options.db) ?? 0;
+}
+
+/** Options meant for one connection, split into a Cluster's own options and its nodes' options. */
+function clusterOptions(base: RedisOptions, extra: RedisOptions): ClusterOptions {
+  const { lazyConnect, enableOfflineQueue, retryStrategy, enableReadyCheck, ...node } = { ...base, ...extra };
+  return {
+    ...(lazyConnect !== undefined && { lazyConnect }),
+    ...(enableOfflineQueue !== undefined && { enableOfflineQueue }),
+    ...(enableReadyCheck !== undefined && { enableReadyCheck }),
+    // Whoever gives up on one server gives up on the cluster (start-up probes).
+    ...(retryStrategy && { clusterRetryStrategy: (times: number) => retryStrategy(times) }),
+    redisOptions: { ...node, ...(retryStrategy && { retryStrategy }) },
+  };
+}
+
+/** True for a connection createRedis made to a Redis Cluster. */
+export function isClusterConnection(redis: Redis): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
+}
+
+/**
+ * A connection for the bot's own keys (not BullMQ's: its workers need maxRetriesPerRequest: null). For a
+ * redis+cluster:// URL this is an ioredis Cluster, typed as Redis: it takes the same commands, scripts and
+ * transactions as long as their keys share a hash tag (the bot's prefix is `{prefix}` on a Cluster).
+ */
 export function createRedis(url: string = DEFAULT_REDIS_URL, extra: RedisOptions = {}): Redis {
-  return new Redis({ ...redisOptionsFromUrl(url), ...extra });
+  const target = redisTargetFromUrl(url);
+  if (target.kind === 'cluster') {
+    return new Cluster(target.nodes, clusterOptions(target.options, extra)) as unknown as Redis;
+  }
+  if (target.kind === 'sentinel' && extra.retryStrategy) {
+    // A start-up probe that must not retry forever must not retry the Sentinels forever either.
+    return new Redis({ ...target.options, sentinelRetryStrategy: () => null, ...extra });
+  }
+  return new Redis({ ...target.options, ...extra });
 }

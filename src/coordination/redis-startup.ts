@@ -8,11 +8,10 @@
  * transient ones (refused, reset, timed out, Redis still loading) are retried, and only for a bounded time.
  */
 import { createServer, type Server } from 'node:http';
-import { Redis } from 'ioredis';
 import { redactRedisUrl } from '../config/env.js';
 import { UserError } from '../util/errors.js';
 import { listenUserError } from '../util/net.js';
-import { redisOptionsFromUrl } from './redis-connection.js';
+import { createRedis, redisTargetDb, redisTargetFromUrl, type RedisTarget } from './redis-connection.js';
 
 export type RedisProbe =
   { ok: true; version: string; db: number } | { ok: false; permanent: boolean; reason: string };
@@ -49,16 +48,15 @@ export function classifyRedisError(err: unknown): { permanent: boolean; reason: 
  * and never throws; the reason is the server's or the socket's own error, not ioredis' "Connection is closed."
  */
 export async function probeRedis(url: string, timeoutMs = 3000): Promise<RedisProbe> {
-  let options;
+  let target: RedisTarget;
   try {
-    options = redisOptionsFromUrl(url);
+    target = redisTargetFromUrl(url);
   } catch (err) {
     return { ok: false, permanent: true, reason: (err as Error).message };
   }
-  const db = options.db ?? 0;
+  const db = redisTargetDb(target);
   // SELECT explicitly: ioredis' own select-on-connect failure only surfaces as an 'error' event.
-  const client = new Redis({
-    ...options,
+  const client = createRedis(url, {
     db: 0,
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -72,7 +70,7 @@ export async function probeRedis(url: string, timeoutMs = 3000): Promise<RedisPr
   try {
     const attempt = (async () => {
       await client.connect();
-      await client.select(db);
+      if (target.kind !== 'cluster') await client.select(db); // a Cluster has database 0 only
       await client.ping();
       const info = await client.info('server');
       return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown';
