@@ -75,7 +75,10 @@ const haUrlSchema = z
   .transform((value, ctx): HaRedisTarget => {
     const m = /^([a-z+-]+):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(value);
     if (!m) {
-      ctx.addIssue({ code: 'custom', message: 'must be like redis+sentinel://host:26379,host2:26379/mymaster' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be like redis+sentinel://host:26379,host2:26379/mymaster',
+      });
       return z.NEVER;
     }
     const [, rawScheme, user, pass, hostList, path = '', query = ''] = m;

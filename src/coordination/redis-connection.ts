@@ -100,7 +100,7 @@ export function redisOptionsFromUrl(url: string, source = 'REDIS_URL'): RedisOpt
 
 /** The database a target uses (always 0 on a Cluster). */
 export function redisTargetDb(target: RedisTarget): number {
-  return target.kind === 'cluster' ? 0 : (target.kind === 'sentinel' ? target.db : target.options.db) ?? 0;
+  return target.kind === 'cluster' ? 0 : ((target.kind === 'sentinel' ? target.db : target.options.db) ?? 0);
 }
 
 /** Options meant for one connection, split into a Cluster's own options and its nodes' options. */

@@ -3,7 +3,8 @@
  * signatures, a real Redis, and the bot itself (startBot, HTTP receiver), plus readers of what people see.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../src/coordination/redis-connection.js';
 import { startBot, type Bot, type BotConfig } from '../../src/bot/start-bot.js';
 import { parseClustersConfig } from '../../src/config/clusters.js';
 import { loadEnv } from '../../src/config/env.js';
@@ -49,7 +50,8 @@ export async function startStack(
 ): Promise<Stack> {
   const prefix = `t-life-${randomUUID().slice(0, 8)}`;
   const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
-  const redis = new Redis(redisUrl);
+  // createRedis: the test Redis, or a Sentinel/Cluster URL (redis-ha.test.ts).
+  const redis = createRedis(redisUrl);
   const sims = new Map<string, Simulator>();
   for (const c of clusters) {
     sims.set(
