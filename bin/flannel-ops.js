@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so `npm ci` is the only build step a user needs.
-// Deployments build once (`npm run build`) and set FLANNEL_OPS_COMPILED=1: plain Node on dist/ starts faster
-// and holds far less memory than compiling every module at start-up.
+// Runs the TypeScript sources directly (tsx, a dev dependency), so `npm ci` is the only build step a user
+// needs. Deployments build once (`npm run build`; deploy/Dockerfile) and set FLANNEL_OPS_COMPILED=1: plain
+// Node on dist/ starts faster, holds far less memory and needs no dev dependency.
 let main;
 if (process.env.FLANNEL_OPS_COMPILED === '1') {
   try {
@@ -14,7 +14,17 @@ if (process.env.FLANNEL_OPS_COMPILED === '1') {
     process.exit(2);
   }
 } else {
-  const { register } = await import('tsx/esm/api');
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    // tsx is a dev dependency: a production install (npm ci --omit=dev, the image) runs the compiled build.
+    process.stderr.write(
+      'flannel-ops: tsx is not installed (production dependencies only): set FLANNEL_OPS_COMPILED=1 to run dist/\n',
+    );
+    process.exit(2);
+  }
   register();
   ({ main } = await import('../src/cli/main.ts'));
 }

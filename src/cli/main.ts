@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../util/errors.js';
 import { commands, type CliContext } from './commands/index.js';
+import { packageVersion } from './version.js';
 
 /** Builds the `flannel-ops` program; every command registers itself from `commands/`. */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('flannel-ops')
     .description('Slack chat-ops incident bot for Kubernetes clusters running the Flannel CNI')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of commands) register(program, ctx);

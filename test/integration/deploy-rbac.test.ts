@@ -1,5 +1,7 @@
 /**
- * deploy/ proves the bot's permissions: the manifests rendered by the real `kubectl kustomize deploy/`
+ * deploy/ proves the bot's permissions: the manifests rendered by the real `kubectl kustomize` of the
+ * single-cluster overlay (deploy/overlays/single-cluster: the base plus components/cluster-access, the same
+ * RBAC that overlays/watched-cluster grants a hub in every cluster it watches)
  * are loaded into the Kubernetes simulator with RBAC enforced, and the bot's own code paths (event
  * watch, full diagnosis with probe pods) run with the flannel-ops ServiceAccount's token and nothing
  * else. The same token is refused everything the bot does not need.
@@ -30,10 +32,11 @@ import { waitFor } from '../helpers/wait.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const PREFIX = `t-deploy-${randomUUID().slice(0, 8)}`;
+const OVERLAY = 'deploy/overlays/single-cluster';
 const BOT_NAMESPACE = 'flannel-ops';
 const BOT_SERVICE_ACCOUNT = 'flannel-ops';
 const BOT_USER = `system:serviceaccount:${BOT_NAMESPACE}:${BOT_SERVICE_ACCOUNT}`;
-/** deploy/config/bot.env's FLANNEL_OPS_PROBE_NAMESPACE: the only namespace where the bot may write (pods). */
+/** deploy/base/config/bot.env's FLANNEL_OPS_PROBE_NAMESPACE: the only namespace where the bot may write (pods). */
 const PROBE_NAMESPACE = 'flannel-ops-probes';
 const PROBE_LABEL = 'app.kubernetes.io/name=flannel-ops-probe';
 const RBAC_KINDS = new Set([
@@ -83,7 +86,7 @@ function renderedOf(kind: string, name?: string): KubeObject[] {
 }
 
 /**
- * What `kubectl apply -k deploy/` would create for the bot's identity, written into the simulator,
+ * What `kubectl apply -k deploy/overlays/single-cluster` would create for the bot's identity, written into the simulator,
  * plus a token Secret for the ServiceAccount (what the kubelet's projected token is in a real cluster).
  * Returns a kubeconfig that authenticates with that token only.
  */
@@ -136,8 +139,8 @@ async function forbidden(call: Promise<unknown>): Promise<{ code?: number; messa
 }
 
 beforeAll(async () => {
-  const result = await run('/usr/bin/kubectl', ['kustomize', 'deploy/']);
-  if (result.code !== 0) throw new Error(`kubectl kustomize deploy/ failed: ${result.stderr}`);
+  const result = await run('/usr/bin/kubectl', ['kustomize', OVERLAY]);
+  if (result.code !== 0) throw new Error(`kubectl kustomize ${OVERLAY} failed: ${result.stderr}`);
   rendered = YAML.parseAllDocuments(result.stdout)
     .map((d) => d.toJS() as KubeObject)
     .filter(Boolean);

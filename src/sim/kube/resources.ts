@@ -83,6 +83,11 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   rt('', 'configmaps', 'configmap', 'ConfigMap', true, { shortNames: ['cm'] }),
   rt('', 'secrets', 'secret', 'Secret', true, { selectableFields: ['type'] }),
   rt('', 'serviceaccounts', 'serviceaccount', 'ServiceAccount', true, { shortNames: ['sa'] }),
+  rt('', 'services', 'service', 'Service', true, {
+    shortNames: ['svc'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
   rt('apps', 'daemonsets', 'daemonset', 'DaemonSet', true, {
     shortNames: ['ds'],
     categories: ['all'],
@@ -95,6 +100,12 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   }),
   rt('apps', 'deployments', 'deployment', 'Deployment', true, {
     shortNames: ['deploy'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
+  // Stored and validated (deploy/components/redis), not run: no controller creates their pods.
+  rt('apps', 'statefulsets', 'statefulset', 'StatefulSet', true, {
+    shortNames: ['sts'],
     categories: ['all'],
     subresources: ['status'],
   }),
@@ -123,6 +134,14 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     ],
   }),
   rt('coordination.k8s.io', 'leases', 'lease', 'Lease', true),
+  // Stored and validated (deploy/base), not enforced: no eviction API, no policy engine.
+  rt('policy', 'poddisruptionbudgets', 'poddisruptionbudget', 'PodDisruptionBudget', true, {
+    shortNames: ['pdb'],
+    subresources: ['status'],
+  }),
+  rt('networking.k8s.io', 'networkpolicies', 'networkpolicy', 'NetworkPolicy', true, {
+    shortNames: ['netpol'],
+  }),
 ];
 
 /** Resource for a kind (`Pod`), plural (`pods`), singular or short name; core group wins for `Event`. */

@@ -6,10 +6,11 @@
  * HTTP responses can share them and serialise each change once. Callers only ever get deep copies.
  */
 import { randomUUID } from 'node:crypto';
-import { compileFilter, matchesFilter } from './api/selectors.js';
+import { compileFilter, matchLabels, matchesFilter, parseLabelSelector } from './api/selectors.js';
 import { ApiError, alreadyExists, conflict, invalid, notFound } from './api/status.js';
 import { recordUpdate } from './api/managed-fields.js';
 import { RESOURCE_TYPES, type ResourceType, resourceForKind, storageResource } from './resources.js';
+import { selectorString, type LabelSelectorSpec } from './cluster/objects.js';
 
 export { ApiError } from './api/status.js';
 
@@ -73,7 +74,15 @@ export interface DeleteOptions {
 }
 
 /** Kinds whose metadata.generation the real server maintains (bumped on spec changes). */
-const GENERATION_KINDS = new Set(['Pod', 'DaemonSet', 'ReplicaSet', 'Deployment']);
+const GENERATION_KINDS = new Set([
+  'Pod',
+  'DaemonSet',
+  'ReplicaSet',
+  'Deployment',
+  'StatefulSet',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+]);
 
 function deepCopy<T>(v: T): T {
   return structuredClone(v);
@@ -165,6 +174,8 @@ export class PodLogs {
 export class ObjectStore {
   readonly podLogs = new PodLogs();
   private rv = 0;
+  /** Last ClusterIP handed out (10.96.0.0/12, as kubeadm's default service CIDR; .1 is the API server). */
+  private lastClusterIp = 1;
   private readonly buckets = new Map<ResourceType, Map<string, KubeObject>>();
   private readonly histories = new Map<ResourceType, History>();
   private readonly listeners = new Set<(change: StoreChange) => void>();
@@ -237,6 +248,7 @@ export class ObjectStore {
     if (GENERATION_KINDS.has(r.kind)) o.metadata.generation = 1;
     else delete o.metadata.generation;
     applyDefaults(r, o);
+    if (r.kind === 'Service') this.allocateClusterIp(o, Boolean(opts.dryRun));
     if (opts.fieldManager) recordUpdate(undefined, o, opts.fieldManager);
     if (opts.dryRun) {
       o.metadata.resourceVersion = this.resourceVersion;
@@ -246,6 +258,18 @@ export class ObjectStore {
     bucket.set(key, o);
     this.emit(r, 'ADDED', o);
     return deepCopy(o);
+  }
+
+  /** A Service's spec.clusterIP(s): the next free address, or the one asked for; `None` is headless. */
+  private allocateClusterIp(svc: KubeObject, dryRun: boolean): void {
+    const spec = svc.spec as Record<string, unknown>;
+    if (spec.type === 'ExternalName') return;
+    if (typeof spec.clusterIP !== 'string' || spec.clusterIP === '') {
+      const n = this.lastClusterIp + 1;
+      if (!dryRun) this.lastClusterIp = n;
+      spec.clusterIP = `10.${96 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+    }
+    spec.clusterIPs = [spec.clusterIP];
   }
 
   update(obj: KubeObject, opts: WriteOptions = {}): KubeObject {
@@ -417,6 +441,7 @@ export class ObjectStore {
         delete next.metadata.deletionGracePeriodSeconds;
       }
     }
+    if (r.kind === 'Service') keepAllocatedIp(current, next);
     if (GENERATION_KINDS.has(r.kind)) {
       const gen = current.metadata.generation ?? 1;
       next.metadata.generation = withoutMetaAndStatus(next) === withoutMetaAndStatus(current) ? gen : gen + 1;
@@ -575,6 +600,66 @@ function validate(r: ResourceType, obj: KubeObject): void {
       ]);
     }
   }
+  const causes = kindCauses(r.kind, (obj.spec ?? {}) as Record<string, unknown>);
+  if (causes.length > 0) throw invalid(r.kind, r.group, name, causes);
+}
+
+type Cause = { reason: string; message: string; field: string };
+
+/** The real server's checks of the kinds deploy/ ships that a manifest most easily gets wrong. */
+function kindCauses(kind: string, spec: Record<string, unknown>): Cause[] {
+  const causes: Cause[] = [];
+  const required = (field: string) =>
+    causes.push({ reason: 'FieldValueRequired', message: 'Required value', field });
+  if (kind === 'Service') {
+    const ports = (spec.ports ?? []) as Array<{ name?: string; port?: number }>;
+    if (ports.length === 0 && spec.clusterIP !== 'None' && spec.type !== 'ExternalName')
+      required('spec.ports');
+    ports.forEach((p, i) => {
+      if (typeof p.port !== 'number') required(`spec.ports[${i}].port`);
+      if (ports.length > 1 && !p.name) required(`spec.ports[${i}].name`);
+    });
+  } else if (kind === 'StatefulSet') {
+    const selector = spec.selector as LabelSelectorSpec | undefined;
+    const template = spec.template as { metadata?: { labels?: Record<string, string> } } | undefined;
+    if (!selector || selectorString(selector) === '') required('spec.selector');
+    else if (!matchLabels(parseLabelSelector(selectorString(selector)), template?.metadata?.labels ?? {})) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(template?.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``,
+        field: 'spec.template.metadata.labels',
+      });
+    }
+  } else if (kind === 'PodDisruptionBudget') {
+    if (spec.minAvailable !== undefined && spec.maxUnavailable !== undefined) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: 'Invalid value: "spec": minAvailable and maxUnavailable cannot be both set',
+        field: 'spec',
+      });
+    }
+  } else if (kind === 'NetworkPolicy') {
+    ((spec.policyTypes ?? []) as string[]).forEach((t, i) => {
+      if (t !== 'Ingress' && t !== 'Egress') {
+        causes.push({
+          reason: 'FieldValueNotSupported',
+          message: `Unsupported value: ${JSON.stringify(t)}: supported values: "Egress", "Ingress"`,
+          field: `spec.policyTypes[${i}]`,
+        });
+      }
+    });
+  }
+  return causes;
+}
+
+/** An update that leaves a Service's clusterIP out keeps the allocated one (it is immutable). */
+function keepAllocatedIp(current: KubeObject, next: KubeObject): void {
+  const was = current.spec as { clusterIP?: string; clusterIPs?: string[] } | undefined;
+  const spec = (next.spec ?? (next.spec = {})) as { clusterIP?: string; clusterIPs?: string[] };
+  if (!spec.clusterIP && was?.clusterIP) {
+    spec.clusterIP = was.clusterIP;
+    spec.clusterIPs = was.clusterIPs ?? [was.clusterIP];
+  }
 }
 
 /** Defaults the real API server fills in that clients commonly read. */
@@ -592,5 +677,37 @@ function applyDefaults(r: ResourceType, obj: KubeObject): void {
     o.status = { phase: 'Pending', ...((o.status as object) ?? {}) };
   } else if (r.kind === 'Secret') {
     o.type = o.type ?? 'Opaque';
+  } else if (r.kind === 'Service') {
+    const spec = (o.spec ?? (o.spec = {})) as Record<string, unknown>;
+    spec.type = spec.type ?? 'ClusterIP';
+    if (spec.type !== 'ExternalName') {
+      spec.sessionAffinity = spec.sessionAffinity ?? 'None';
+      spec.ipFamilies = spec.ipFamilies ?? ['IPv4'];
+      spec.ipFamilyPolicy = spec.ipFamilyPolicy ?? 'SingleStack';
+      spec.internalTrafficPolicy = spec.internalTrafficPolicy ?? 'Cluster';
+    }
+    for (const p of (spec.ports ?? []) as Array<Record<string, unknown>>) {
+      p.protocol = p.protocol ?? 'TCP';
+      p.targetPort = p.targetPort ?? p.port;
+    }
+    o.status = { loadBalancer: {} };
+  } else if (r.kind === 'StatefulSet') {
+    const spec = o.spec as Record<string, unknown>;
+    spec.replicas = spec.replicas ?? 1;
+    spec.podManagementPolicy = spec.podManagementPolicy ?? 'OrderedReady';
+    spec.updateStrategy = spec.updateStrategy ?? { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+    spec.revisionHistoryLimit = spec.revisionHistoryLimit ?? 10;
+    spec.persistentVolumeClaimRetentionPolicy = spec.persistentVolumeClaimRetentionPolicy ?? {
+      whenDeleted: 'Retain',
+      whenScaled: 'Retain',
+    };
+    for (const t of (spec.volumeClaimTemplates ?? []) as Array<{ spec?: Record<string, unknown> }>) {
+      if (t.spec) t.spec.volumeMode = t.spec.volumeMode ?? 'Filesystem';
+    }
+    o.status = { replicas: 0, availableReplicas: 0 };
+  } else if (r.kind === 'NetworkPolicy') {
+    // Ingress always applies; Egress when the policy has egress rules (the real defaulting).
+    const spec = (o.spec ?? (o.spec = {})) as Record<string, unknown>;
+    spec.policyTypes = spec.policyTypes ?? (spec.egress ? ['Ingress', 'Egress'] : ['Ingress']);
   }
 }
