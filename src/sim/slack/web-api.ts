@@ -113,7 +113,8 @@ function blockTextLength(value: unknown): number {
   if (Array.isArray(value)) return value.reduce((n: number, v) => n + blockTextLength(v), 0);
   if (typeof value !== 'object' || value === null) return 0;
   let n = 0;
-  for (const [k, v] of Object.entries(value)) n += k === 'text' && typeof v === 'string' ? v.length : blockTextLength(v);
+  for (const [k, v] of Object.entries(value))
+    n += k === 'text' && typeof v === 'string' ? v.length : blockTextLength(v);
   return n;
 }
 
