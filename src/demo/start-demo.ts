@@ -1,7 +1,8 @@
 /**
  * `flannel-ops demo`: the whole loop on this machine. The Kubernetes simulator acts out a failing
- * scenario, the real bot (HTTP receiver, real signatures) watches it through the real client, and the local
- * Slack emulator shows the incident thread in a browser. The only place product code meets the stand-ins.
+ * scenario, the real bot (HTTP receiver with real signatures, or Socket Mode over the emulator's WebSocket
+ * with `socket`) watches it through the real client, and the local Slack emulator shows the incident thread
+ * in a browser. The only place product code meets the stand-ins.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { parseClustersConfig } from '../config/clusters.js';
 import { configureLoggingFromEnv, loadEnv, redactRedisUrl } from '../config/env.js';
 import { loadRunbooks } from '../runbooks/load.js';
 import { startSimulator, type Simulator } from '../sim/kube/simulator.js';
-import { startSlackEmulator, type SlackEmulator } from '../sim/slack/index.js';
+import { elsewhereChannels, startSlackEmulator, type SlackEmulator } from '../sim/slack/index.js';
 import { UserError } from '../util/errors.js';
 import { deleteKeysUnder, redisAnswers, startPrivateRedis, type RedisHandle } from './private-redis.js';
 
@@ -23,6 +24,8 @@ export interface DemoOptions {
   /** Port of the Slack emulator's page (0 = any free port). */
   port?: number;
   readyFile?: string;
+  /** Run the bot in Socket Mode (the production default) instead of behind an HTTP receiver. */
+  socket?: boolean;
   runbooksDir: string;
   /** The environment, for REDIS_URL and log settings. */
   env?: NodeJS.ProcessEnv;
@@ -34,6 +37,8 @@ export interface Demo {
   kubeconfig: string;
   cluster: string;
   channel: string;
+  /** How the bot talks to the emulator: 'http' (signed requests to its receiver) or 'socket'. */
+  mode: 'http' | 'socket';
   redis: string;
   /** Every key of this run starts with `${keyPrefix}:`; they are deleted on stop. */
   keyPrefix: string;
@@ -95,12 +100,15 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     // Fresh secrets per run: the emulator signs with the same secret the bot verifies.
     const signingSecret = randomBytes(16).toString('hex');
     const botToken = `xoxb-demo-${randomBytes(8).toString('hex')}`;
+    const appToken = opts.socket ? `xapp-1-demo-${randomBytes(8).toString('hex')}` : undefined;
     const port = opts.port ?? 3100;
     const slack: SlackEmulator = await startSlackEmulator({
       port,
       signingSecret,
       botToken,
-      channels: [{ id: DEMO_CHANNEL, name: 'flannel-demo' }],
+      ...(appToken && { appToken }),
+      // Also places the bot is not in (#random, a private channel, a DM), to try /flannel from there.
+      channels: [{ id: DEMO_CHANNEL, name: 'flannel-demo' }, ...elsewhereChannels()],
     }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE')
         throw new UserError(`port ${port} is in use: pass --port with a free port (0 picks one)`);
@@ -111,8 +119,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     const botEnv = loadEnv(
       {
         SLACK_BOT_TOKEN: botToken,
-        SLACK_SIGNING_SECRET: signingSecret,
-        SLACK_MODE: 'http',
+        ...(appToken ? { SLACK_APP_TOKEN: appToken } : { SLACK_SIGNING_SECRET: signingSecret }),
+        SLACK_MODE: appToken ? 'socket' : 'http',
         SLACK_API_URL: slack.apiUrl,
         REDIS_URL: redis.url,
         // The simulated nodes run containerd: let the probes list sandboxes, as an operator may opt in to.
@@ -145,14 +153,19 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       httpHost: '127.0.0.1',
     });
     stops.push(() => bot.stop());
-    slack.setRequestUrl(bot.requestUrl!);
-    log(`bot: HTTP receiver at ${bot.requestUrl}`);
+    if (bot.requestUrl) {
+      slack.setRequestUrl(bot.requestUrl);
+      log(`bot: HTTP receiver at ${bot.requestUrl}`);
+    } else {
+      log(`bot: Socket Mode, connected to the emulator's WebSocket (health at ${bot.healthUrl})`);
+    }
 
     const demo: Demo = {
       slackUrl: slack.url,
       kubeconfig: sim.kubeconfigPath,
       cluster: DEMO_CLUSTER,
       channel: DEMO_CHANNEL,
+      mode: appToken ? 'socket' : 'http',
       redis: redis.url,
       keyPrefix,
       scenario: {
@@ -165,7 +178,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     if (opts.readyFile) {
       writeFileSync(
         opts.readyFile,
-        `${JSON.stringify({ slack: demo.slackUrl, kubeconfig: demo.kubeconfig, cluster: demo.cluster, channel: demo.channel, keyPrefix })}\n`,
+        `${JSON.stringify({ slack: demo.slackUrl, kubeconfig: demo.kubeconfig, cluster: demo.cluster, channel: demo.channel, mode: demo.mode, keyPrefix })}\n`,
       );
     }
     return demo;

@@ -392,7 +392,8 @@ export class SlackOutbox {
           m.channel,
           () => client.chat.update({ channel: m.channel, ts: ts!, ...asArgs(message, key) }),
           message,
-          (plain) => client.chat.update({ channel: m.channel, ts: ts!, ...plain }),
+          // Without `blocks: []` Slack keeps the old blocks and the plain-text fallback is never seen.
+          (plain) => client.chat.update({ channel: m.channel, ts: ts!, ...plain, blocks: [] }),
         );
       } catch (err) {
         if (!GONE_ERRORS.has(platformError(err) ?? '')) throw err;

@@ -9,6 +9,7 @@ export interface DemoFlags {
   scenarioFile?: string;
   port: string;
   readyFile?: string;
+  socket?: boolean;
   runbooks?: string;
 }
 
@@ -27,6 +28,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
     scenarioFile: flags.scenarioFile,
     port: port.data,
     readyFile: flags.readyFile,
+    socket: flags.socket === true,
     runbooksDir: resolveRunbooksDir(flags),
     log: (line) => say(`  ${line}`),
   });
@@ -36,6 +38,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
       `flannel-ops demo is up: open ${demo.slackUrl}`,
       '',
       `  Slack (emulated):  ${demo.slackUrl}   channel #flannel-demo (${demo.channel})`,
+      `  bot:               ${demo.mode === 'socket' ? 'Socket Mode (WebSocket to the emulator)' : 'HTTP receiver (signed requests)'}`,
       `  cluster:           ${demo.cluster} — scenario ${demo.scenario.name} (root cause: ${demo.scenario.rootCause})`,
       `                     ${demo.scenario.description}`,
       `  kubeconfig:        ${demo.kubeconfig}`,

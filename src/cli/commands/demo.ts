@@ -17,7 +17,11 @@ export const registerDemo: RegisterCommand = (program: Command) => {
     .option('--port <port>', 'port of the Slack emulator page (0 = any free port)', '3100')
     .option(
       '--ready-file <file>',
-      'write {"slack","kubeconfig","cluster","channel","keyPrefix"} as JSON here once everything is up',
+      'write {"slack","kubeconfig","cluster","channel","mode","keyPrefix"} as JSON here once everything is up',
+    )
+    .option(
+      '--socket',
+      "run the bot in Socket Mode (production's default) over the emulator's WebSocket instead of HTTP",
     );
   addRunbooksOption(cmd);
   // The implementation is loaded on use, so `--help` and other commands do not pay for its imports.

@@ -11,7 +11,9 @@ import { Interactions } from './interactions.js';
 import { JsonApi, postAsPerson } from './json-api.js';
 import { LiveUpdates } from './live.js';
 import { DEFAULT_CHANNELS, DEFAULT_WORKSPACE_NAME, BOT_ID, BOT_USER_ID } from './seed.js';
+import { RateLimits } from './rate-limits.js';
 import { createEmulatorServer, listen } from './server.js';
+import { SocketModeServer } from './socket.js';
 import { SlackStore } from './store.js';
 import type { SlackEmulator, SlackEmulatorOptions } from './types.js';
 import { WebApi } from './web-api.js';
@@ -26,6 +28,8 @@ export type {
   SlackEmulator,
   SlackEmulatorOptions,
   SlackFaults,
+  SlackSocketControls,
+  SocketEnvelopeRecord,
   WebApiCall,
 } from './types.js';
 export { EmulatorInputError } from './interactions.js';
@@ -35,6 +39,7 @@ export {
   BOT_ID,
   BOT_USER_ID,
   DEFAULT_CHANNELS,
+  elsewhereChannels,
   SEEDED_GROUPS,
   SEEDED_USERS,
   SLACKBOT_USER_ID,
@@ -52,10 +57,20 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   const live = new LiveUpdates();
   store.onChange((change) => live.send('change', change));
 
+  if (opts.appToken !== undefined && !opts.appToken.startsWith('xapp-'))
+    throw new Error('startSlackEmulator: appToken must be an app-level token (xapp-…)');
+  const ackTimeoutMs = opts.ackTimeoutMs ?? 3000;
+  const socket =
+    opts.appToken !== undefined
+      ? new SocketModeServer({ ackTimeoutMs, holdMs: opts.socketHoldMs ?? 10_000, baseUrl: () => baseUrl })
+      : undefined;
   const webApi = new WebApi({
     store,
     faults,
     botToken: opts.botToken,
+    ...(opts.appToken !== undefined && { appToken: opts.appToken }),
+    ...(socket && { socket }),
+    rateLimits: new RateLimits(opts.rateLimits ?? true),
     workspaceName,
     baseUrl: () => baseUrl,
   });
@@ -65,7 +80,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     requestUrl: () => requestUrl,
     baseUrl: () => baseUrl,
     responseWindowMs: opts.responseWindowMs ?? 3000,
-    ackTimeoutMs: opts.ackTimeoutMs ?? 3500,
+    ackTimeoutMs,
+    ...(socket && { socket }),
   });
   const setRequestUrl = (url: string) => {
     requestUrl = url;
@@ -79,8 +95,9 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     workspaceName,
     requestUrl: () => requestUrl,
     setRequestUrl,
+    ...(socket && { socket }),
   });
-  const server = createEmulatorServer({ store, webApi, jsonApi, interactions, live });
+  const server = createEmulatorServer({ store, webApi, jsonApi, interactions, live, socket });
   baseUrl = await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0);
 
   return {
@@ -94,8 +111,19 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     command: (input) => interactions.command(input),
     click: (input) => interactions.click(input),
     faults,
+    mode: socket ? 'socket' : 'http',
+    ...(socket && {
+      socket: {
+        disconnect: (reason) => socket.disconnect(reason),
+        drop: () => socket.drop(),
+        waitForConnection: (timeoutMs) => socket.waitForConnection(timeoutMs),
+        stats: () => socket.stats(),
+        envelopes: () => socket.envelopes(),
+      },
+    }),
     calls: () => webApi.calls(),
     close: async () => {
+      socket?.close();
       interactions.releaseAll();
       live.closeAll();
       await new Promise<void>((resolve) => {

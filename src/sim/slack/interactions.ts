@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { blockProblems, buttonsOf } from './blocks.js';
 import { deliverSigned, type Delivery } from './deliver.js';
+import type { EnvelopeType, SocketModeServer } from './socket.js';
 import {
   blockActionsForm,
   blockActionsPayload,
@@ -35,6 +36,8 @@ export interface InteractionDeps {
   baseUrl(): string;
   responseWindowMs: number;
   ackTimeoutMs: number;
+  /** Socket Mode: commands and clicks go over the app's WebSocket instead of to the request URL. */
+  socket?: SocketModeServer;
 }
 
 /** Slack's limits for a response_url: 5 uses within 30 minutes. */
@@ -93,6 +96,11 @@ export class Interactions {
       throw new EmulatorInputError(
         `text must start with a slash command such as "/flannel help": "${input.text}"`,
       );
+    if (input.thread_ts !== undefined)
+      // Slack's composer in a thread does not run slash commands; it says so and sends nothing.
+      throw new EmulatorInputError(
+        `${parsed.command} is not supported in threads. Sorry! (Slack runs slash commands only from a channel's composer)`,
+      );
     const { id, target } = this.newTarget({
       kind: 'command',
       channel: channel.id,
@@ -101,7 +109,7 @@ export class Interactions {
     });
     const form = commandForm({ ...parsed, user, channel, responseUrl: this.responseUrl(id) });
     const started = Date.now();
-    const delivery = await this.deliver(form);
+    const delivery = await this.deliver(form, 'slash_commands');
     if (delivery.error) {
       // What Slack shows the person when an app does not acknowledge a command.
       this.deps.store.post({
@@ -152,8 +160,17 @@ export class Interactions {
       responseUrl: this.responseUrl(id),
     });
     const started = Date.now();
-    const delivery = await this.deliver(blockActionsForm(payload));
-    if (!delivery.error) await this.collect(target, started);
+    const delivery = await this.deliver(blockActionsForm(payload), 'interactive', payload);
+    if (delivery.error) {
+      // What Slack shows when an app does not acknowledge a click in time.
+      this.deps.store.post({
+        channel: channel.id,
+        user: SLACKBOT_USER_ID,
+        text: `The app did not respond to your click ("${delivery.error.code}"): nothing was done by Slack on its behalf.`,
+        ephemeral_to: user.id,
+        ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+      });
+    } else await this.collect(target, started);
     return answer(delivery, target);
   }
 
@@ -244,7 +261,9 @@ export class Interactions {
       this.apply(parsed.data, target);
   }
 
-  private deliver(form: string): Promise<Delivery> {
+  private deliver(form: string, type: EnvelopeType, payload?: Record<string, unknown>): Promise<Delivery> {
+    if (this.deps.socket)
+      return this.deps.socket.deliver(type, payload ?? Object.fromEntries(new URLSearchParams(form)));
     const url = this.deps.requestUrl();
     if (!url)
       return Promise.resolve({

@@ -7,6 +7,7 @@ import type { FaultState } from './faults.js';
 import { EmulatorInputError, type Interactions } from './interactions.js';
 import { escapeTyped } from './payloads.js';
 import { APP_ID, BOT_ID, BOT_NAME, BOT_USER_ID, PEOPLE, TEAM_ID } from './seed.js';
+import type { SocketModeServer } from './socket.js';
 import { type SlackStore, StoreError } from './store.js';
 import type { EmulatorMessage } from './types.js';
 import type { WebApi } from './web-api.js';
@@ -19,6 +20,7 @@ export interface JsonApiDeps {
   workspaceName: string;
   requestUrl(): string | undefined;
   setRequestUrl(url: string): void;
+  socket?: SocketModeServer;
 }
 
 export interface JsonResult {
@@ -33,7 +35,20 @@ const id = (what: string) =>
     })
     .min(1, `${what} must not be empty`);
 
-export const commandBodySchema = z.object({ user: id('user'), channel: id('channel'), text: id('text') });
+export const commandBodySchema = z.object({
+  user: id('user'),
+  channel: id('channel'),
+  text: id('text'),
+  thread_ts: z.string().optional(),
+});
+const socketBodySchema = z
+  .object({
+    disconnect: z.enum(['refresh_requested', 'warning', 'link_disabled']).optional(),
+    drop: z.literal(true).optional(),
+  })
+  .refine((b) => b.disconnect !== undefined || b.drop !== undefined, {
+    message: 'give "disconnect" (refresh_requested | warning | link_disabled) or "drop": true',
+  });
 export const clickBodySchema = z.object({
   user: id('user'),
   channel: id('channel'),
@@ -172,6 +187,15 @@ export class JsonApi {
           this.deps.faults.slowNext(body.slow_next.count, body.slow_next.ms, body.slow_next.method);
         return { status: 200, body: { ok: true } };
       }
+      case 'GET socket':
+        return { status: 200, body: this.socketState() };
+      case 'POST socket': {
+        const socket = this.requireSocket();
+        const body = parseJson(socketBodySchema, rawBody, 'socket');
+        const disconnected = body.disconnect ? socket.disconnect(body.disconnect) : 0;
+        const dropped = body.drop ? socket.drop() : 0;
+        return { status: 200, body: { ...this.socketState(), disconnected, dropped } };
+      }
       case 'POST request-url': {
         const body = parseJson(requestUrlBodySchema, rawBody, 'request-url');
         this.deps.setRequestUrl(body.url);
@@ -180,6 +204,17 @@ export class JsonApi {
       default:
         throw new EmulatorInputError(`no such emulator endpoint: ${method} /emulator/api/${route}`, 404);
     }
+  }
+
+  private requireSocket(): SocketModeServer {
+    if (!this.deps.socket)
+      throw new EmulatorInputError('socket: Socket Mode is off (start the emulator with an app token)', 409);
+    return this.deps.socket;
+  }
+
+  private socketState(): Record<string, unknown> {
+    const socket = this.requireSocket();
+    return { ok: true, ...socket.stats(), envelopes: socket.envelopes() };
   }
 
   private info(): Record<string, unknown> {
@@ -192,6 +227,8 @@ export class JsonApi {
       people: PEOPLE.map((u) => u.id),
       groups: store.groups.map((g) => ({ id: g.id, handle: g.handle, name: g.name, users: [...g.users] })),
       channels: store.channels(),
+      mode: this.deps.socket ? 'socket' : 'http',
+      ...(this.deps.socket && { socket: { connections: this.deps.socket.connections } }),
       request_url: this.deps.requestUrl() ?? null,
       version: store.version,
     };

@@ -32,7 +32,13 @@ export function commandForm(input: {
     team_id: TEAM_ID,
     team_domain: TEAM_DOMAIN,
     channel_id: input.channel.id,
-    channel_name: input.channel.name,
+    // What Slack sends for a private channel and a DM, whatever their names.
+    channel_name:
+      input.channel.kind === 'im'
+        ? 'directmessage'
+        : input.channel.kind === 'private'
+          ? 'privategroup'
+          : input.channel.name,
     user_id: input.user.id,
     user_name: input.user.name,
     command: input.command,

@@ -12,9 +12,22 @@ export const SLACKBOT_USER_ID = 'USLACKBOT';
 /** The deprecated verification token Slack still sends in every payload. */
 export const VERIFICATION_TOKEN = 'emulator-verification-token';
 
+/**
+ * Places the bot is not in, where people still type /flannel: a public channel (the bot gets
+ * `not_in_channel` there), a private channel and a DM between two people (`channel_not_found`).
+ */
+export function elsewhereChannels(): EmulatorChannel[] {
+  return [
+    { id: 'C0RANDOM', name: 'random', topic: 'Anything; the bot is not a member', botMember: false },
+    { id: 'G0SRE', name: 'sre-private', kind: 'private', botMember: false },
+    { id: 'D0ALICEBOB', name: 'alice-bob', kind: 'im', botMember: false },
+  ];
+}
+
 export const DEFAULT_WORKSPACE_NAME = 'flannel-ops demo';
 export const DEFAULT_CHANNELS: EmulatorChannel[] = [
   { id: 'C0DEMO', name: 'flannel-demo', topic: 'Incidents of the demo cluster' },
+  ...elsewhereChannels(),
 ];
 
 export const SEEDED_USERS: EmulatorUser[] = [

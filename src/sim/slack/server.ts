@@ -7,6 +7,7 @@ import type { Interactions } from './interactions.js';
 import type { JsonApi } from './json-api.js';
 import type { LiveUpdates } from './live.js';
 import { renderPage } from './page/index.js';
+import type { SocketModeServer } from './socket.js';
 import type { SlackStore } from './store.js';
 import type { WebApi } from './web-api.js';
 
@@ -16,6 +17,8 @@ export interface ServerDeps {
   jsonApi: JsonApi;
   interactions: Interactions;
   live: LiveUpdates;
+  /** Socket Mode (an appToken was given): WebSocket upgrades to /emulator/socket/<ticket>. */
+  socket?: SocketModeServer;
 }
 
 /** Nothing outside this document may run or load: message text is hostile input (pod names, events). */
@@ -84,13 +87,19 @@ async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
 }
 
 export function createEmulatorServer(deps: ServerDeps): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     route(deps, req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
       if (err instanceof BodyTooLargeError) return sendJson(res, 413, { ok: false, error: err.message });
       sendJson(res, 500, { ok: false, error: `internal error: ${(err as Error).message}` });
     });
   });
+  server.on('upgrade', (req, socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (deps.socket) return deps.socket.upgrade(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  return server;
 }
 
 export function listen(server: Server, host: string, port: number): Promise<string> {

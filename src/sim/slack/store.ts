@@ -2,7 +2,7 @@
  * The workspace state: channels, users, user groups, and every channel's messages with their threads.
  * Pure in-memory data with change notifications (the page's live updates listen to them).
  */
-import { SEEDED_GROUPS, SEEDED_USERS } from './seed.js';
+import { BOT_NAME, SEEDED_GROUPS, SEEDED_USERS } from './seed.js';
 import type { EmulatorChannel, EmulatorMessage, EmulatorUser, EmulatorUserGroup } from './types.js';
 
 /** The store's own records; callers only ever get toPublic() copies of them. */
@@ -16,6 +16,11 @@ export interface NewMessage {
   /** A root's ts (or a reply's: Slack files it under the same root). */
   thread_ts?: string;
   ephemeral_to?: string;
+  /**
+   * A thread_ts that names no message: Slack's Web API answers ok and the reply lands in a thread nobody
+   * can open (it is kept apart, see `orphans`). Without this flag the store refuses (thread_not_found).
+   */
+  allowOrphan?: boolean;
 }
 
 export interface MessageChange {
@@ -59,6 +64,7 @@ export class SlackStore {
   readonly groups: EmulatorUserGroup[] = SEEDED_GROUPS.map((g) => ({ ...g, users: [...g.users] }));
   private readonly channelList: EmulatorChannel[];
   private readonly byChannel = new Map<string, StoredMessage[]>();
+  private readonly orphanList: StoredMessage[] = [];
   private readonly listeners = new Set<(change: MessageChange) => void>();
   private changeVersion = 0;
 
@@ -82,6 +88,25 @@ export class SlackStore {
   findChannel(idOrName: string): EmulatorChannel | undefined {
     const name = idOrName.replace(/^#/, '');
     return this.channelList.find((c) => c.id === idOrName || c.name === name);
+  }
+
+  /** The bot's direct-message channel with a person, opened on first use (what Slack does for channel=U…). */
+  imWith(userId: string): EmulatorChannel | undefined {
+    const user = this.user(userId);
+    if (!user || user.isBot) return undefined;
+    const id = `D0${user.id.replace(/^U0?/, '')}BOT`;
+    let channel = this.channelList.find((c) => c.id === id);
+    if (!channel) {
+      channel = { id, name: `${user.name}-${BOT_NAME}`, kind: 'im', botMember: true };
+      this.channelList.push(channel);
+      this.byChannel.set(id, []);
+    }
+    return { ...channel };
+  }
+
+  /** Replies the Web API accepted for a thread_ts that names no message (nobody sees them in Slack). */
+  orphans(): EmulatorMessage[] {
+    return this.orphanList.map(toPublic);
   }
 
   user(id: string): EmulatorUser | undefined {
@@ -121,10 +146,16 @@ export class SlackStore {
     if (input.ephemeral_to !== undefined) message.ephemeral_to = input.ephemeral_to;
     if (input.thread_ts !== undefined) {
       const found = this.locate(input.channel, input.thread_ts);
-      if (!found) throw new StoreError('thread_not_found');
-      const root = found.root ?? found.message;
-      message.thread_ts = root.ts;
-      root.replies.push(message);
+      if (!found && !input.allowOrphan) throw new StoreError('thread_not_found');
+      if (found) {
+        const root = found.root ?? found.message;
+        message.thread_ts = root.ts;
+        root.replies.push(message);
+      } else {
+        message.thread_ts = input.thread_ts;
+        this.orphanList.push(message);
+        return toPublic(message);
+      }
     } else {
       list.push(message);
     }

@@ -4,6 +4,11 @@ export interface EmulatorChannel {
   id: string;
   name: string;
   topic?: string;
+  /** `public` (default), `private` (a private channel, id G…/C…) or `im` (a direct message, id D…). */
+  kind?: 'public' | 'private' | 'im';
+  /** Whether the bot is a member (default true). Slack answers `not_in_channel` (public) or
+   * `channel_not_found` (private, im) when a bot writes where it is not. */
+  botMember?: boolean;
 }
 
 export interface EmulatorUser {
@@ -61,8 +66,49 @@ export interface SlackEmulatorOptions {
   workspaceName?: string;
   /** How long a command/click waits for response_url posts after the ack (default 3000 ms). */
   responseWindowMs?: number;
-  /** How long to wait for the bot's ack before reporting operation_timeout (default 3500 ms). */
+  /** How long to wait for the bot's ack before reporting operation_timeout (default 3000 ms, Slack's). */
   ackTimeoutMs?: number;
+  /**
+   * The app-level token (xapp-…): turns Socket Mode on. `apps.connections.open` then answers a WebSocket
+   * URL the emulator serves, and commands and clicks travel as envelopes over it instead of HTTP.
+   */
+  appToken?: string;
+  /** Socket Mode: how long a command or click waits for the app to (re)connect (default 10,000 ms). */
+  socketHoldMs?: number;
+  /**
+   * Slack's default pacing (chat.postMessage ~1/s per channel with a short burst, chat.update Tier 3,
+   * chat.postEphemeral Tier 4), answered with 429 + Retry-After. Default true; `false` only for tests
+   * whose bot is configured to write faster than Slack allows.
+   */
+  rateLimits?: boolean;
+}
+
+/** One Socket Mode envelope as the emulator sent it, and what became of it. */
+export interface SocketEnvelopeRecord {
+  envelope_id: string;
+  type: 'slash_commands' | 'interactive' | 'events_api';
+  queuedAt: number;
+  sentAt?: number;
+  ackedAt?: number;
+  /** An ack that came after the window (Slack had already shown the person an error). */
+  lateAckAt?: number;
+  /** How many acks arrived for it (1 is right). */
+  acks: number;
+  ackPayload?: Record<string, unknown>;
+  failed?: 'operation_timeout' | 'dispatch_failed';
+}
+
+/** Socket Mode controls (present when the emulator was started with an appToken). */
+export interface SlackSocketControls {
+  /** Sends `{type: "disconnect", reason}` on every open socket; returns how many got it. */
+  disconnect(reason?: 'refresh_requested' | 'warning' | 'link_disabled'): number;
+  /** Cuts every socket without a close frame; returns how many. */
+  drop(): number;
+  /** Resolves true once a socket is open (false after timeoutMs). */
+  waitForConnection(timeoutMs: number): Promise<boolean>;
+  /** apps.connections.open calls answered, sockets accepted, sockets open now, frames the app got wrong. */
+  stats(): { opened: number; accepted: number; connections: number; protocolErrors: string[] };
+  envelopes(): SocketEnvelopeRecord[];
 }
 
 export interface WebApiCall {
@@ -90,6 +136,8 @@ export interface CommandInput {
   channel: string;
   /** The whole line as typed, e.g. `/flannel diagnose demo`. */
   text: string;
+  /** Typed in a thread's composer: Slack does not offer slash commands there. */
+  thread_ts?: string;
 }
 
 export interface ClickInput {
@@ -117,6 +165,10 @@ export interface SlackEmulator {
   command(input: CommandInput): Promise<EmulatorAnswer>;
   click(input: ClickInput): Promise<EmulatorAnswer>;
   faults: SlackFaults;
+  /** Socket Mode controls; undefined when the emulator runs in HTTP mode (no appToken). */
+  socket?: SlackSocketControls;
+  /** 'socket' when started with an appToken, else 'http'. */
+  mode: 'http' | 'socket';
   /** Every Web API call received (for "bounded calls" tests). */
   calls(): WebApiCall[];
   close(): Promise<void>;

@@ -4,8 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { MAX_MESSAGE_TEXT, blockProblems } from './blocks.js';
+import { MAX_BLOCKS, MAX_MESSAGE_TEXT, blockProblems } from './blocks.js';
 import type { FaultState } from './faults.js';
+import type { RateLimits } from './rate-limits.js';
+import type { SocketModeServer } from './socket.js';
 import { APP_ID, BOT_ID, BOT_NAME, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID } from './seed.js';
 import { type SlackStore, StoreError } from './store.js';
 import type { EmulatorMessage, EmulatorUser, WebApiCall } from './types.js';
@@ -22,6 +24,10 @@ export interface WebApiDeps {
   store: SlackStore;
   faults: FaultState;
   botToken: string;
+  /** Socket Mode's app-level token: the only token apps.connections.open takes. */
+  appToken?: string;
+  socket?: SocketModeServer;
+  rateLimits: RateLimits;
   workspaceName: string;
   /** The emulator's base URL (known only once the server listens). */
   baseUrl(): string;
@@ -88,6 +94,8 @@ function readBlocks(value: unknown): unknown[] | undefined {
     }
   }
   if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks_format');
+  if (blocks.length > MAX_BLOCKS || blockTextLength(blocks) > MAX_TOTAL_BLOCK_TEXT)
+    throw new SlackApiError('msg_blocks_too_long');
   const problems = blockProblems(blocks);
   if (problems.length > 0)
     throw new SlackApiError('invalid_blocks', {
@@ -95,6 +103,19 @@ function readBlocks(value: unknown): unknown[] | undefined {
       response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) },
     });
   return withBlockIds(blocks);
+}
+
+/** Slack refuses messages whose blocks hold more than about this much text in all (stack.md §1.3). */
+export const MAX_TOTAL_BLOCK_TEXT = 13_200;
+
+/** The characters of every `text` string inside the blocks. */
+function blockTextLength(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + blockTextLength(v), 0);
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  for (const [k, v] of Object.entries(value))
+    n += k === 'text' && typeof v === 'string' ? v.length : blockTextLength(v);
+  return n;
 }
 
 /** Slack gives every block without a block_id a random one, and payloads carry it. */
@@ -194,9 +215,28 @@ export class WebApi {
 
     const token = bearer(headers, params);
     if (token === undefined) throw new SlackApiError('not_authed');
-    if (token !== this.deps.botToken) throw new SlackApiError('invalid_auth');
+    const { appToken, botToken, socket } = this.deps;
+    if (method === 'apps.connections.open') {
+      if (appToken !== undefined && token === appToken && socket)
+        return { status: 200, headers: JSON_HEADERS, body: { ok: true, url: socket.open() } };
+      // A bot token here (or an app whose Socket Mode is off) is refused as Slack refuses it.
+      throw new SlackApiError(token === botToken ? 'not_allowed_token_type' : 'invalid_auth');
+    }
+    if (appToken !== undefined && token === appToken) throw new SlackApiError('not_allowed_token_type');
+    if (token !== botToken) throw new SlackApiError('invalid_auth');
     const handler = this.methods[method];
     if (!handler) throw new SlackApiError('unknown_method', { req_method: method });
+    const channelParam = typeof params.channel === 'string' ? params.channel : undefined;
+    const retryAfter = this.deps.rateLimits.take(
+      method,
+      channelParam && (this.deps.store.findChannel(channelParam)?.id ?? channelParam),
+    );
+    if (retryAfter > 0)
+      return {
+        status: 429,
+        headers: { ...JSON_HEADERS, 'Retry-After': String(retryAfter) },
+        body: { ok: false, error: 'ratelimited' },
+      };
     return { status: 200, headers: JSON_HEADERS, body: { ok: true, ...handler(params) } };
   }
 
@@ -212,9 +252,21 @@ export class WebApi {
     };
   }
 
-  private channelId(value: unknown): string {
-    const channel = typeof value === 'string' ? this.deps.store.findChannel(value) : undefined;
+  /**
+   * The channel a call names, as the bot may use it. A private channel or DM the bot is not in does not
+   * exist for it (`channel_not_found`); in a public channel it is not in, it may look (`info`) but not
+   * read or write (`not_in_channel`). `channel=U…` is the bot's DM with that person (chat.postMessage).
+   */
+  private channelId(value: unknown, use: 'info' | 'read' | 'write' = 'write'): string {
+    const { store } = this.deps;
+    let channel = typeof value === 'string' ? store.findChannel(value) : undefined;
+    if (!channel && use === 'write' && typeof value === 'string' && /^[UW][A-Z0-9]+$/.test(value))
+      channel = store.imWith(value);
     if (!channel) throw new SlackApiError('channel_not_found');
+    if (channel.botMember === false) {
+      if (channel.kind === 'private' || channel.kind === 'im') throw new SlackApiError('channel_not_found');
+      if (use !== 'info') throw new SlackApiError('not_in_channel');
+    }
     return channel.id;
   }
 
@@ -234,6 +286,8 @@ export class WebApi {
       text: text ?? '',
       blocks,
       thread_ts: args.thread_ts || undefined,
+      // Slack accepts a thread_ts that names no message (the reply is lost from view); so does the emulator.
+      allowOrphan: true,
       ...(ephemeralTo !== undefined ? { ephemeral_to: ephemeralTo } : {}),
     });
   }
@@ -294,7 +348,7 @@ export class WebApi {
     },
 
     'chat.getPermalink': (params) => {
-      const channel = this.channelId(params.channel);
+      const channel = this.channelId(params.channel, 'info');
       const args = parseArgs({ message_ts: optionalString }, params);
       const message =
         args.message_ts === undefined ? undefined : this.deps.store.get(channel, args.message_ts);
@@ -305,15 +359,18 @@ export class WebApi {
     },
 
     'conversations.info': (params) => {
-      const channel = this.deps.store.findChannel(this.channelId(params.channel));
+      const channel = this.deps.store.findChannel(this.channelId(params.channel, 'info'));
+      const kind = channel?.kind ?? 'public';
       return {
         channel: {
           id: channel?.id,
           name: channel?.name,
-          is_channel: true,
-          is_private: false,
+          is_channel: kind === 'public',
+          is_group: kind === 'private',
+          is_im: kind === 'im',
+          is_private: kind !== 'public',
           is_archived: false,
-          is_member: true,
+          is_member: channel?.botMember !== false,
           created: 1700000000,
           topic: { value: channel?.topic ?? '', creator: '', last_set: 0 },
           purpose: { value: '', creator: '', last_set: 0 },
@@ -322,7 +379,7 @@ export class WebApi {
     },
 
     'conversations.history': (params) => {
-      const channel = this.channelId(params.channel);
+      const channel = this.channelId(params.channel, 'read');
       const messages = this.deps.store
         .messages(channel)
         .filter((m) => m.ephemeral_to === undefined)
@@ -332,7 +389,7 @@ export class WebApi {
     },
 
     'conversations.replies': (params) => {
-      const channel = this.channelId(params.channel);
+      const channel = this.channelId(params.channel, 'read');
       const args = parseArgs({ ts: optionalString }, params);
       const root = args.ts === undefined ? undefined : this.deps.store.rootOf(channel, args.ts);
       if (!root) throw new SlackApiError('thread_not_found');

@@ -453,7 +453,13 @@ function updateComposerHint() {
 
 async function send(text, threadTs) {
   if (text.startsWith('/')) {
-    const answer = await api('command', { user: state.user, channel: state.channel, text });
+    // From a thread's composer the emulator refuses, as Slack does not run slash commands in threads.
+    const answer = await api('command', {
+      user: state.user,
+      channel: state.channel,
+      text,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+    });
     if (answer.error) toast(`${text.split(/\s/)[0]} failed: ${answer.error}`, 'error');
     return;
   }
