@@ -134,7 +134,10 @@ export function healthRoutes(sources: HealthSources) {
           res.end(text);
         },
         (err: unknown) =>
-          sendJson(res, 500, { ok: false, reason: redact(`metrics failed: ${String(err)}`, sources.secrets) }),
+          sendJson(res, 500, {
+            ok: false,
+            reason: redact(`metrics failed: ${String(err)}`, sources.secrets),
+          }),
       );
     routes.push({ path: '/metrics', method: ['GET'], handler });
   }

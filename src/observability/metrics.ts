@@ -48,6 +48,8 @@ export class BotMetrics {
   private readonly leaderNow = new Map<string, boolean>();
   /** The last state counted per incident (bounded, oldest forgotten first). */
   private readonly lastState = new Map<string, string>();
+  /** Step outcomes already counted (bounded). */
+  private readonly stepsSeen = new Map<string, string>();
 
   private readonly incidents = new Gauge({
     name: 'flannel_ops_incidents',
@@ -266,20 +268,16 @@ export class BotMetrics {
       // 'state' is also emitted to re-render an incident whose state did not change: count changes only.
       const { id, cluster, state } = e.incident;
       if (e.change === 'state' && this.lastState.get(id) === state) return;
-      this.lastState.delete(id);
-      this.lastState.set(id, state);
-      if (this.lastState.size > MAX_TRACKED_INCIDENTS) {
-        this.lastState.delete(this.lastState.keys().next().value as string);
-      }
+      remember(this.lastState, id, state);
       this.transitions.inc({ cluster, state });
     } else if (e.type === 'step' && e.what !== 'approval') {
       const step = e.view.plan.steps.find((s) => s.id === e.stepId);
       const outcome =
-        e.what === 'finished'
-          ? e.view.states[e.stepId]?.state === 'failed'
-            ? 'failed'
-            : 'done'
-          : e.what;
+        e.what === 'finished' ? (e.view.states[e.stepId]?.state === 'failed' ? 'failed' : 'done') : e.what;
+      // 'started' is emitted again with each progress report of a running step: count a step's outcome once.
+      const key = `${e.incident.id}:${e.view.plan.version}:${e.stepId}:${outcome}`;
+      if (this.stepsSeen.has(key)) return;
+      remember(this.stepsSeen, key, outcome);
       this.steps.inc({ cluster: e.incident.cluster, action: step?.action ?? 'unknown', outcome });
     }
   }
@@ -298,7 +296,8 @@ export class BotMetrics {
     const leading = s.role === 'leader';
     const before = this.leaderNow.get(s.cluster) ?? false;
     this.leaderNow.set(s.cluster, leading);
-    if (leading !== before) this.leaderChanges.inc({ cluster: s.cluster, to: leading ? 'leader' : 'follower' });
+    if (leading !== before)
+      this.leaderChanges.inc({ cluster: s.cluster, to: leading ? 'leader' : 'follower' });
   };
 
   /** WatchService's observer: events read and classified, lists and watch restarts. */
@@ -338,6 +337,13 @@ export class BotMetrics {
       this.slackCalls.inc({ method, outcome }),
     onRetry: (reason: 'rate_limited' | 'error') => this.slackRetries.inc({ reason }),
   };
+}
+
+/** Sets a key as the newest entry of a bounded map, forgetting the oldest beyond MAX_TRACKED_INCIDENTS. */
+function remember(map: Map<string, string>, key: string, value: string): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_TRACKED_INCIDENTS) map.delete(map.keys().next().value as string);
 }
 
 /** The value, or undefined when it failed or took longer than a scrape may wait. */
