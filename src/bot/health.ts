@@ -2,6 +2,7 @@
  * GET /healthz (liveness: the process answers and Redis is reachable) and GET /readyz (readiness: the bot
  * finished starting, with each cluster's watch status and any Slack rate-limit pause in force). Served by the Slack HTTP receiver in HTTP mode and
  * by a small server of their own in Socket Mode, both on HTTP_HOST:HTTP_PORT. Answers are JSON.
+ * Beside them: GET /metrics (Prometheus text) and, when configured, the queue board under /admin/queues.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +25,20 @@ export interface HealthSources {
   redisTimeoutMs?: number;
   /** Slack rate-limit pauses in force (the outbox's), shown in /readyz. */
   slackPauses?(): Promise<readonly OutboxPause[]>;
+  /** GET /metrics: the Prometheus exposition text and its content type. */
+  metrics?: { contentType: string; scrape(): Promise<string> };
+  /** Handles every request under `path` (any method), e.g. the queue board at /admin/queues. */
+  mounts?: Array<{ path: string; handler: RouteHandler }>;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A route of the health server; `prefix` routes also take every path below theirs. */
+export interface HealthRoute {
+  path: string;
+  method: string[];
+  handler: RouteHandler;
+  prefix?: boolean;
 }
 
 export interface HealthAnswer {
@@ -121,10 +136,46 @@ export function healthRoutes(sources: HealthSources) {
           ),
         ),
       );
-  return [
+  const routes: HealthRoute[] = [
     { path: '/healthz', method: ['GET'], handler: healthz },
     { path: '/readyz', method: ['GET'], handler: readyz },
   ];
+  const metrics = sources.metrics;
+  if (metrics) {
+    const handler: RouteHandler = (_req, res) =>
+      void metrics.scrape().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) =>
+          sendJson(res, 500, {
+            ok: false,
+            reason: redact(`metrics failed: ${String(err)}`, sources.secrets),
+          }),
+      );
+    routes.push({ path: '/metrics', method: ['GET'], handler });
+  }
+  for (const mount of sources.mounts ?? []) {
+    routes.push({ path: mount.path, method: MOUNT_METHODS, handler: mount.handler, prefix: true });
+  }
+  return routes;
+}
+
+const MOUNT_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** The routes in the form of Bolt's HTTPReceiver customRoutes (path-to-regexp 8 syntax for prefixes). */
+export function boltCustomRoutes(routes: readonly HealthRoute[]) {
+  return routes.map((r) => ({
+    path: r.prefix ? `${r.path}{/*rest}` : r.path,
+    method: r.method,
+    handler: r.handler,
+  }));
+}
+
+/** The route serving `path`, if any. */
+export function findRoute(routes: readonly HealthRoute[], path: string): HealthRoute | undefined {
+  return routes.find((r) => r.path === path || (r.prefix && path.startsWith(`${r.path}/`)));
 }
 
 export interface HealthServer {
@@ -134,7 +185,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** Socket Mode has no HTTP server of its own: this one serves only /healthz and /readyz. */
+/** Socket Mode has no HTTP server of its own: this one serves the health routes (and /metrics, mounts). */
 export async function startHealthServer(
   sources: HealthSources,
   listen: { host: string; port: number },
@@ -142,10 +193,11 @@ export async function startHealthServer(
   const routes = healthRoutes(sources);
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://health').pathname;
-    const route = routes.find((r) => r.path === path);
+    const route = findRoute(routes, path);
     if (!route) return sendJson(res, 404, { ok: false, reason: `no route ${path}` });
-    if (req.method !== 'GET') {
-      return sendJson(res, 405, { ok: false, reason: `method ${req.method} not allowed` }, { allow: 'GET' });
+    if (!route.method.includes(req.method ?? '')) {
+      const allow = route.method.join(', ');
+      return sendJson(res, 405, { ok: false, reason: `method ${req.method} not allowed` }, { allow });
     }
     route.handler(req, res);
   });

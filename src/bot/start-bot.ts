@@ -28,7 +28,18 @@ import { SlackThreadSink } from '../slack/thread-sink.js';
 import { log } from '../util/log.js';
 import { listenUserError } from '../util/net.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
-import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
+import {
+  boltCustomRoutes,
+  healthRoutes,
+  redisProblem,
+  startHealthServer,
+  urlHost,
+  type BotLifecycle,
+  type HealthSources,
+} from './health.js';
+import { BotMetrics, METRICS_CONTENT_TYPE } from '../observability/metrics.js';
+import { botQueues } from '../observability/queues.js';
+import { QUEUE_BOARD_PATH, queueBoardHandler } from '../observability/queue-board.js';
 import { kubeClientsFactory } from '../kube/clients.js';
 import { startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
 import { PROBE_APP_LABEL } from '../checks/probe/pod.js';
@@ -73,6 +84,8 @@ export interface Bot {
   lifecycle: IncidentLifecycle;
   watch: WatchService;
   diagnosis: DiagnosisService;
+  /** This bot's Prometheus registry (served at GET /metrics). */
+  metrics: BotMetrics;
   /** Graceful: stop watching and taking requests, let workers finish their jobs, close connections. */
   stop(): Promise<void>;
 }
@@ -88,12 +101,14 @@ export async function startBot(config: BotConfig): Promise<Bot> {
   const closers: Array<() => Promise<unknown>> = [];
   let phase: BotLifecycle = 'starting';
   let watch: WatchService | undefined;
+  const metrics = new BotMetrics();
   const health: HealthSources = {
     redis,
     lifecycle: () => phase,
     statuses: () => watch?.statuses ?? [],
     replica: () => watch?.replica,
     secrets: envSecrets(env),
+    metrics: { contentType: METRICS_CONTENT_TYPE, scrape: () => metrics.scrape() },
   };
   const stop = async () => {
     phase = 'stopping';
@@ -115,6 +130,17 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     const botId = String(auth.bot_id ?? '');
 
     const store = new IncidentStore({ redis, prefix });
+    const queues = botQueues(bullConnection, prefix);
+    closers.push(() => queues.close());
+    metrics.setSources({
+      activeIncidents: () => store.list({ state: 'active', limit: 10_000 }),
+      queues: queues.all,
+      redisProblem: () => redisProblem(redis, 1000),
+      statuses: () => watch?.statuses ?? [],
+    });
+    if (env.admin) {
+      health.mounts = [{ path: QUEUE_BOARD_PATH, handler: queueBoardHandler(queues.all, env.admin) }];
+    }
     const diagnosis = new DiagnosisService({
       redis,
       prefix,
@@ -130,6 +156,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       },
       ...(config.diagnosis?.retry && { retry: config.diagnosis.retry }),
       ...(config.diagnosis?.checkTimeoutMs && { checkTimeoutMs: config.diagnosis.checkTimeoutMs }),
+      observer: metrics.diagnosis,
     });
 
     const outbox = new SlackOutbox({
@@ -138,6 +165,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       prefix,
       client,
       maxPauseMs: env.slackMaxRetryAfterMs,
+      ...metrics.slack,
       ...config.outbox,
     });
     closers.push(() => outbox.close());
@@ -154,6 +182,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       nodeActions: { namespace: env.probeNamespace, image: env.probeImage },
       directory: new SlackDirectory(client),
       backups: new BackupStore(redis, prefix),
+      onClick: metrics.click,
       ...config.lifecycle,
     });
     lifecycle.addSink(
@@ -165,6 +194,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       }),
     );
     lifecycle.addSink(new RedisStreamSink(redis, prefix));
+    lifecycle.addSink(metrics.sink);
     closers.push(() => lifecycle.close());
     // Stop order (closers run in reverse): inputs, then diagnoses and in-flight incident handling, then the
     // lifecycle and the outbox they feed, then Redis.
@@ -183,13 +213,17 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       kubeConfigFor: kubeConfigForCluster,
       election: { redis, keyPrefix: prefix },
       ...config.watch,
+      observer: metrics.watch,
       onIncident: (e) =>
         void handling.track(
           lifecycle
             .detected(e)
             .catch((err) => logger.warn('incident handling failed', { incident: e.incident.id, err })),
         ),
-      onStatus: (s) => logger.info('cluster watch', { cluster: s.cluster, role: s.role, error: s.lastError }),
+      onStatus: (s) => {
+        metrics.status(s);
+        logger.info('cluster watch', { cluster: s.cluster, role: s.role, error: s.lastError });
+      },
       onReplica: (r) => logger.info('hub replica', { ...r }),
       onError: (cluster, err) => logger.debug('watch error', { cluster, err }),
     });
@@ -209,7 +243,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     if (env.slackMode === 'http') {
       const receiver = createSlackReceiver({
         signingSecret: env.slackSigningSecret!,
-        customRoutes: healthRoutes(health),
+        customRoutes: boltCustomRoutes(healthRoutes(health)),
       });
       app = new App({ ...common, receiver });
       register(app);
@@ -265,6 +299,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       lifecycle,
       watch: started,
       diagnosis,
+      metrics,
       stop,
     };
   } catch (err) {

@@ -53,6 +53,8 @@ export interface Env {
   probeNamespace: string;
   /** FLANNEL_OPS_KEY_PREFIX; on a Redis Cluster wrapped in a hash tag (`{flannel-ops}`), see config/redis-url.ts. */
   keyPrefix: string;
+  /** Basic-auth credentials of the queue board at /admin/queues; unset: the board is off. */
+  admin?: { user: string; password: string };
 }
 
 /** The environment once any Slack requirement passed: the bot token is there. */
@@ -174,6 +176,14 @@ const envSchema = z.object({
       ),
     'kube-system',
   ),
+  FLANNEL_OPS_ADMIN_USER: optional(
+    z.string().regex(/^[^:\s]{1,64}$/, 'must be 1 to 64 characters, without ":" or spaces'),
+  ),
+  FLANNEL_OPS_ADMIN_PASSWORD: optional(
+    z.string().refine((value) => value.length >= 12 && value.length <= 256, {
+      message: 'must be 12 to 256 characters (value not shown)',
+    }),
+  ),
   FLANNEL_OPS_KEY_PREFIX: withDefault(
     // BullMQ joins prefix and queue name with ":"; keep the prefix itself free of separators and spaces.
     z
@@ -272,7 +282,22 @@ export function loadEnv(
     probeNamespace: v.FLANNEL_OPS_PROBE_NAMESPACE,
     ...(v.FLANNEL_OPS_PROBE_CRI_SOCKET_DIR && { probeCriSocketDir: v.FLANNEL_OPS_PROBE_CRI_SOCKET_DIR }),
     keyPrefix: effectiveKeyPrefix(v.FLANNEL_OPS_KEY_PREFIX, v.REDIS_URL),
+    ...(v.FLANNEL_OPS_ADMIN_USER &&
+      v.FLANNEL_OPS_ADMIN_PASSWORD && {
+        admin: { user: v.FLANNEL_OPS_ADMIN_USER, password: v.FLANNEL_OPS_ADMIN_PASSWORD },
+      }),
   };
+  // The queue board needs both; one alone is a mistake, not a request to leave it open or off silently.
+  if (!v.FLANNEL_OPS_ADMIN_USER !== !v.FLANNEL_OPS_ADMIN_PASSWORD) {
+    const [field, other] = v.FLANNEL_OPS_ADMIN_USER
+      ? ['FLANNEL_OPS_ADMIN_PASSWORD', 'FLANNEL_OPS_ADMIN_USER']
+      : ['FLANNEL_OPS_ADMIN_USER', 'FLANNEL_OPS_ADMIN_PASSWORD'];
+    problems.push({
+      file: ENV_SOURCE,
+      field,
+      message: `required when ${other} is set (the queue board at /admin/queues needs both)`,
+    });
+  }
   problems.push(...missingRequirements(parsed, options.require ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
   return parsed;
@@ -302,7 +327,9 @@ export function missingRequirements(env: Env, requirements: readonly EnvRequirem
 
 /** The secret values in an Env, for the logger's redaction list. */
 export function envSecrets(env: Env): string[] {
-  return [env.slackBotToken, env.slackAppToken, env.slackSigningSecret].filter((s): s is string => !!s);
+  return [env.slackBotToken, env.slackAppToken, env.slackSigningSecret, env.admin?.password].filter(
+    (s): s is string => !!s,
+  );
 }
 
 /** Applies LOG_LEVEL/LOG_FORMAT to the process logger and registers the secrets it must redact. */

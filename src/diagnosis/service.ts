@@ -20,7 +20,13 @@ import {
   type FollowUpJob,
   type RetryPolicy,
 } from './flow.js';
-import { diagnosisResultKey, DiagnosisWorkers, publishProgress, type ProbeSettings } from './workers.js';
+import {
+  diagnosisResultKey,
+  DiagnosisWorkers,
+  publishProgress,
+  type DiagnosisObserver,
+  type ProbeSettings,
+} from './workers.js';
 import { DIAGNOSIS_QUEUE, diagnosisJobId } from './queue-names.js';
 import { DiagnosisProgressStore, withoutSeq, type SequencedProgress } from './progress.js';
 import type { Runbook } from '../runbooks/schema.js';
@@ -57,6 +63,8 @@ export interface DiagnosisServiceOptions {
   checkTimeoutMs?: number;
   /** close(): how long active jobs may take to finish (default 15 s). */
   closeTimeoutMs?: number;
+  /** Counters of the checks, probes and diagnoses this process's workers run (the bot's metrics). */
+  observer?: DiagnosisObserver;
   /** Check lookup (default: the built-in registry). */
   getCheck?(id: CheckId): CheckDefinition;
 }
@@ -146,6 +154,7 @@ export class DiagnosisService {
         probe: opts.probe,
         checkTimeoutMs: opts.checkTimeoutMs,
         closeTimeoutMs: opts.closeTimeoutMs,
+        observer: opts.observer,
       });
     }
     this.ready = Promise.all([

@@ -50,6 +50,13 @@ export interface ProbeSettings {
   criSocketDir?: string;
 }
 
+/** Optional counters of the work this process did (the bot's metrics); every method is optional. */
+export interface DiagnosisObserver {
+  check?(cluster: string, check: CheckId, status: CheckResult['status'], ms: number): void;
+  probe?(cluster: string, ok: boolean, ms: number): void;
+  diagnosis?(cluster: string, purpose: string, outcome: 'healthy' | 'problems' | 'failed', ms: number): void;
+}
+
 export interface DiagnosisWorkerDeps {
   connection: Redis;
   prefix: string;
@@ -64,6 +71,7 @@ export interface DiagnosisWorkerDeps {
   checkConcurrency?: number;
   /** How long close() waits for active jobs before abandoning them to another process (default 15 s). */
   closeTimeoutMs?: number;
+  observer?: DiagnosisObserver;
 }
 
 /** Where the finished Diagnosis document is kept (JSON), besides the parent job's return value. */
@@ -181,6 +189,7 @@ export class DiagnosisWorkers {
     );
     this.throwIfShuttingDown();
     if (run.retryable && hasAttemptsLeft(job)) throw new Error(run.result.summary);
+    this.deps.observer?.check?.(cluster, check.id, run.result.status, run.result.durationMs ?? 0);
     await this.report(diagnosisId, {
       check: { id: check.id, state: run.result.status, summary: run.result.summary },
     });
@@ -191,6 +200,7 @@ export class DiagnosisWorkers {
     const { diagnosisId, cluster, node } = job.data;
     await this.report(diagnosisId, { probe: { node, state: 'running' } });
     const { probe } = this.deps;
+    const startedAt = Date.now();
     let result: ProbeResult;
     try {
       const results = await runProbes(this.deps.clients(cluster), [node], {
@@ -210,6 +220,7 @@ export class DiagnosisWorkers {
     if (!result.ok && TRANSIENT_PROBE_ERROR.test(result.error) && hasAttemptsLeft(job)) {
       throw new Error(result.error);
     }
+    this.deps.observer?.probe?.(cluster, result.ok, Date.now() - startedAt);
     await this.report(diagnosisId, { probe: { node, state: result.ok ? 'done' : 'failed' } });
     return { node, result };
   }
@@ -250,6 +261,7 @@ export class DiagnosisWorkers {
       throw new Error(runs.find((r) => r.retryable)!.result.summary);
     }
     for (const { result } of runs) {
+      this.deps.observer?.check?.(cluster, result.id, result.status, result.durationMs ?? 0);
       await this.report(diagnosisId, {
         check: { id: result.id, state: result.status, summary: result.summary },
       });
@@ -302,6 +314,8 @@ export class DiagnosisWorkers {
       }
     }
     await this.report(data.id, { phase: 'done' });
+    const outcome = diagnosis.healthy ? 'healthy' : 'problems';
+    this.deps.observer?.diagnosis?.(data.cluster, data.purpose ?? 'cli', outcome, sinceMs(data.startedAt));
     return diagnosis;
   }
 
@@ -341,7 +355,9 @@ export class DiagnosisWorkers {
     if (job.attemptsMade < attempts) return; // a retry follows
     const reason = err?.message ?? String(err);
     if (queue === DIAGNOSIS_QUEUE) {
-      await this.report((job.data as DiagnosisJobData).id, { phase: 'failed' });
+      const data = job.data as DiagnosisJobData;
+      this.deps.observer?.diagnosis?.(data.cluster, data.purpose ?? 'cli', 'failed', sinceMs(data.startedAt));
+      await this.report(data.id, { phase: 'failed' });
     } else if (queue === CHECKS_QUEUE && job.name !== NODE_CHECKS_JOB) {
       const { diagnosisId, check } = job.data as CheckJobData;
       await this.report(diagnosisId, { check: { id: check.id, state: 'error', summary: reason } });
@@ -366,6 +382,8 @@ export class DiagnosisWorkers {
     if (this.shutdown.signal.aborted) throw new ShuttingDownError();
   }
 }
+
+const sinceMs = (iso: string) => Math.max(0, Date.now() - (Date.parse(iso) || Date.now()));
 
 export async function publishProgress(diagnosisQueue: Queue, snapshot: SequencedProgress): Promise<void> {
   await diagnosisQueue.updateJobProgress(diagnosisJobId(snapshot.id), { ...snapshot });

@@ -37,6 +37,8 @@ export interface EventStreamOptions {
   onEvent(type: 'LISTED' | 'ADDED' | 'MODIFIED' | 'DELETED', event: KubeEvent): void;
   /** A list completed (first list or relist after 410/reconnect). */
   onListed?(count: number, resourceVersion: string): void;
+  /** The loop opens a new watch: after a clean close, an expired resourceVersion (relist) or an error. */
+  onRestart?(reason: 'closed' | 'expired' | 'error'): void;
   onHealth?(health: StreamHealth): void;
 }
 
@@ -97,6 +99,7 @@ export class EventStream {
         if (!this.resourceVersion) await this.list();
         const openedAt = Date.now();
         const outcome = await this.watchOnce();
+        if (this.running) this.opts.onRestart?.(outcome);
         if (outcome === 'expired') {
           this.resourceVersion = undefined;
           this.health.relists++;
@@ -110,6 +113,7 @@ export class EventStream {
       } catch (err) {
         if (!this.running) break;
         this.resourceVersion = undefined;
+        this.opts.onRestart?.('error');
         const failures = this.health.failures + 1;
         this.setHealth({ state: 'backoff', healthy: false, failures, lastError: describeKubeError(err) });
         await this.sleep(backoffDelay(failures, this.opts.backoff));

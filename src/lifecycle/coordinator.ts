@@ -96,6 +96,8 @@ export interface LifecycleOptions {
   directory: Directory;
   backups: BackupSink;
   sinks?: LifecycleSink[];
+  /** Every click's answer, by what the button was for ('expired': its id meant nothing) (the bot's metrics). */
+  onClick?(kind: ButtonTarget['kind'] | 'expired', outcome: Outcome): void;
   /** Run the lifecycle worker in this process (default true; `false` only enqueues). */
   worker?: boolean;
   /** Crash recovery sweep interval (default 60 s; 0 = only at start-up). */
@@ -293,7 +295,12 @@ export class IncidentLifecycle {
   /** A button click: the opaque id says what it was for. */
   async click(buttonId: string, user: string): Promise<Outcome> {
     const target = await this.buttons.resolve(buttonId);
-    if (!target) return refuse({ code: 'expired-button' });
+    const outcome = target ? await this.answerClick(target, user) : refuse({ code: 'expired-button' });
+    this.opts.onClick?.(target?.kind ?? 'expired', outcome);
+    return outcome;
+  }
+
+  private async answerClick(target: ButtonTarget, user: string): Promise<Outcome> {
     switch (target.kind) {
       case 'approve':
       case 'reject':

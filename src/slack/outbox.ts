@@ -52,6 +52,9 @@ export interface OutboxOptions {
   /** Attempts for 5xx/network failures (default 8, exponential backoff from `backoffMs`, default 1000). */
   attempts?: number;
   backoffMs?: number;
+  /** Each Web API call's outcome, and each job that will be tried again (the bot's metrics). */
+  onCall?(method: string, outcome: 'ok' | 'rate_limited' | 'error'): void;
+  onRetry?(reason: 'rate_limited' | 'error'): void;
   /** Called once a keyed message has its ts (first post). */
   onPosted?(key: string, where: { channel: string; ts: string }): void;
 }
@@ -274,6 +277,7 @@ export class SlackOutbox {
     this.worker.on('failed', (job, err) => {
       if (!job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
+      if (!final) this.opts.onRetry?.('error');
       logger.warn('slack write failed', {
         kind: job.data.kind,
         attempt: job.attemptsMade,
@@ -305,7 +309,10 @@ export class SlackOutbox {
       await this.processJob(job, token);
     } catch (err) {
       // Delayed, not failed: a 429 does not use up one of the job's attempts.
-      if (err instanceof RateLimitedCall) return this.delay(job, token, err.pauseMs);
+      if (err instanceof RateLimitedCall) {
+        this.opts.onRetry?.('rate_limited');
+        return this.delay(job, token, err.pauseMs);
+      }
       throw err;
     }
   }
@@ -479,9 +486,12 @@ export class SlackOutbox {
     plainCall?: (body: { text: string }) => Promise<T>,
   ): Promise<T> {
     try {
-      return await call();
+      const answer = await call();
+      this.opts.onCall?.(method, 'ok');
+      return answer;
     } catch (err) {
       const e = err as SlackErrorLike;
+      this.opts.onCall?.(method, e.code === ErrorCode.RateLimitedError ? 'rate_limited' : 'error');
       if (e.code === ErrorCode.RateLimitedError) {
         const ms = await this.pause(method, channel, e.retryAfter ?? 1);
         throw new RateLimitedCall(ms);

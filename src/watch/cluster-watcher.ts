@@ -19,6 +19,16 @@ export interface IncidentEvent {
   incident: Incident;
 }
 
+/** Optional counters of what the watcher reads (the bot's metrics); every method is optional. */
+export interface WatchObserver {
+  /** Each event read (listed or watched); `signal` when it is a sandbox failure detection understood. */
+  event?(cluster: string, signal: SandboxSignal | undefined): void;
+  /** A list of the cluster's events completed: the first one of a watcher, or a relist. */
+  listed?(cluster: string, relist: boolean): void;
+  /** The event watch is opened again (a clean close, an expired resourceVersion or an error). */
+  restarted?(cluster: string, reason: 'closed' | 'expired' | 'error'): void;
+}
+
 export interface ClusterWatcherOptions {
   cluster: { name: string; ignoreNamespaces?: readonly string[] };
   kubeConfig: k8s.KubeConfig;
@@ -27,6 +37,7 @@ export interface ClusterWatcherOptions {
   onIncident(event: IncidentEvent): void;
   onHealth?(health: StreamHealth): void;
   onError?(err: unknown): void;
+  observer?: WatchObserver;
   /** After a batch of signals is stored (metrics: the benchmark measures detection latency here). */
   onRecorded?(signals: readonly SandboxSignal[]): void;
   flushIntervalMs?: number;
@@ -70,7 +81,17 @@ export class ClusterWatcher {
         if (type !== 'DELETED') this.ingest(event);
       },
       onHealth: opts.onHealth,
+      ...(opts.observer && this.observe(opts.observer)),
     });
+  }
+
+  private observe(o: WatchObserver) {
+    let lists = 0;
+    const cluster = this.opts.cluster.name;
+    return {
+      onListed: () => o.listed?.(cluster, lists++ > 0),
+      onRestart: (reason: 'closed' | 'expired' | 'error') => o.restarted?.(cluster, reason),
+    };
   }
 
   get health(): StreamHealth {
@@ -105,6 +126,7 @@ export class ClusterWatcher {
   /** Pure routing of one event; exposed so benchmarks can drive the same path without a network. */
   ingest(event: k8s.CoreV1Event): void {
     const signal = signalFromEvent(event);
+    this.opts.observer?.event?.(this.opts.cluster.name, signal ?? undefined);
     if (!signal || this.ignored.has(signal.namespace)) return;
     const cluster = { flannel: this.presence.current };
     for (const runbook of matchRunbooks(this.opts.runbooks, signal, cluster))

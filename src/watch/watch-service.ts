@@ -8,7 +8,7 @@ import type { IncidentStore } from '../incidents/store.js';
 import { describeKubeError, type StreamHealth } from '../kube/event-stream.js';
 import { backoffDelay } from '../kube/backoff.js';
 import type { Runbook } from '../runbooks/load.js';
-import { ClusterWatcher, type IncidentEvent } from './cluster-watcher.js';
+import { ClusterWatcher, type IncidentEvent, type WatchObserver } from './cluster-watcher.js';
 
 /** A cluster's detection status as `watch` and `/flannel status` show it. */
 export interface ClusterWatchStatus {
@@ -62,6 +62,8 @@ export interface WatchServiceOptions {
   /** After a membership change or a change in what this replica leads. */
   onReplica?(status: ReplicaStatus): void;
   onError?(cluster: string, err: unknown): void;
+  /** Counters of events read, lists and watch restarts (the bot's metrics). */
+  observer?: WatchObserver;
   flushIntervalMs?: number;
   streamOptions?: ConstructorParameters<typeof ClusterWatcher>[0]['streamOptions'];
 }
@@ -304,6 +306,7 @@ class ClusterUnit {
       store: this.opts.store,
       flushIntervalMs: this.opts.flushIntervalMs,
       streamOptions: this.opts.streamOptions,
+      observer: this.opts.observer,
       onIncident: (e) => this.hooks.onIncident(e),
       onHealth: (stream) =>
         this.setStatus({

@@ -159,6 +159,32 @@ describe('loadEnv', () => {
     expect(err.message).not.toContain('has space');
   });
 
+  it('turns the queue board on only with both admin variables, and never echoes the password', () => {
+    expect(loadEnv({}).admin).toBeUndefined();
+    const password = 'a long admin password';
+    expect(loadEnv({ FLANNEL_OPS_ADMIN_USER: 'ops', FLANNEL_OPS_ADMIN_PASSWORD: password }).admin).toEqual({
+      user: 'ops',
+      password,
+    });
+    expect(problemsOf(() => loadEnv({ FLANNEL_OPS_ADMIN_USER: 'ops' }))).toEqual([
+      expect.objectContaining({
+        field: 'FLANNEL_OPS_ADMIN_PASSWORD',
+        message: expect.stringMatching(/required/),
+      }),
+    ]);
+    expect(problemsOf(() => loadEnv({ FLANNEL_OPS_ADMIN_PASSWORD: password }))).toEqual([
+      expect.objectContaining({ field: 'FLANNEL_OPS_ADMIN_USER' }),
+    ]);
+    const short = problemsOf(() =>
+      loadEnv({ FLANNEL_OPS_ADMIN_USER: 'a:b', FLANNEL_OPS_ADMIN_PASSWORD: 'short-pw' }),
+    );
+    expect(short.map((p) => p.field).sort()).toEqual([
+      'FLANNEL_OPS_ADMIN_PASSWORD',
+      'FLANNEL_OPS_ADMIN_USER',
+    ]);
+    expect(JSON.stringify(short)).not.toContain('short-pw');
+  });
+
   it('hides the Redis password when printing the URL', () => {
     expect(redactRedisUrl('redis://:hunter2@redis:6379/1')).toBe('redis://:***@redis:6379/1');
   });
