@@ -3,6 +3,8 @@ import { registerBench } from './bench.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerDemo } from './demo.js';
 import { registerDiagnose } from './diagnose.js';
+import { registerDrill } from './drill.js';
+import { registerPreflight } from './preflight.js';
 import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
 import { registerSlackEmulator } from './slack-emulator.js';
@@ -22,6 +24,8 @@ export const commands: RegisterCommand[] = [
   registerRun,
   registerWatch,
   registerDiagnose,
+  registerPreflight,
+  registerDrill,
   registerCheckConfig,
   registerSim,
   registerSlackEmulator,
