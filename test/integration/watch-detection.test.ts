@@ -256,7 +256,10 @@ describe('detection against the simulator', () => {
     sim.api.faults.expireNextWatch();
     sim.api.faults.dropWatches();
     await sim.storm(50);
-    await waitFor('counts after a 410 relist', () => countsMatch('storm', expectedCounts(sim)));
+    // The relist replays all ~10,000 events: as much work as the storm itself, so the same room.
+    await waitFor('counts after a 410 relist', () => countsMatch('storm', expectedCounts(sim)), {
+      timeoutMs: 60_000,
+    });
     expect(first.service.statuses[0].stream?.relists).toBeGreaterThan(0);
 
     // A restart of the watcher: a new service relists everything from scratch.
