@@ -157,10 +157,9 @@ describe('Socket Mode as @slack/socket-mode speaks it', () => {
 });
 
 describe('the Web API as strict as Slack', () => {
-  it('answers not_in_channel where the bot is not a member, channel_not_found for private channels and DMs', async () => {
-    expect(await platformError(web.chat.postMessage({ channel: 'C0RANDOM', text: 'x' }))).toBe(
-      'not_in_channel',
-    );
+  it('answers not_in_channel / channel_not_found where the bot is not a member, as its scopes decide', async () => {
+    // The README's manifest has chat:write.public: the bot may post (not read) in public channels it is not in.
+    expect((await web.chat.postMessage({ channel: 'C0RANDOM', text: 'public write' })).ok).toBe(true);
     expect(await platformError(web.conversations.history({ channel: 'C0RANDOM' }))).toBe('not_in_channel');
     expect((await web.conversations.info({ channel: 'C0RANDOM' })).channel).toMatchObject({
       is_member: false,
@@ -173,6 +172,28 @@ describe('the Web API as strict as Slack', () => {
     const dm = await web.chat.postMessage({ channel: 'UALICE', text: 'hello Alice' });
     expect(dm.channel).toMatch(/^D/);
     expect(slack.messages(String(dm.channel)).map((m) => m.text)).toEqual(['hello Alice']);
+
+    // Without chat:write.public, and without usergroups:read.
+    const narrow = await startSlackEmulator({
+      signingSecret: 's',
+      botToken: BOT_TOKEN,
+      port: 0,
+      scopes: ['commands', 'chat:write'],
+    });
+    try {
+      const client = new WebClient(BOT_TOKEN, {
+        slackApiUrl: narrow.apiUrl,
+        retryConfig: { retries: 0 },
+        ...quiet,
+      });
+      expect(await platformError(client.chat.postMessage({ channel: 'C0RANDOM', text: 'x' }))).toBe(
+        'not_in_channel',
+      );
+      expect(await platformError(client.usergroups.list())).toBe('missing_scope');
+      expect((await client.chat.postMessage({ channel: CHANNEL, text: 'member channel' })).ok).toBe(true);
+    } finally {
+      await narrow.close();
+    }
   });
 
   it('chat.update without blocks keeps the old blocks; blocks: [] removes them', async () => {

@@ -10,7 +10,7 @@ import { FaultState } from './faults.js';
 import { Interactions } from './interactions.js';
 import { JsonApi, postAsPerson } from './json-api.js';
 import { LiveUpdates } from './live.js';
-import { DEFAULT_CHANNELS, DEFAULT_WORKSPACE_NAME, BOT_ID, BOT_USER_ID } from './seed.js';
+import { DEFAULT_BOT_SCOPES, DEFAULT_CHANNELS, DEFAULT_WORKSPACE_NAME, BOT_ID, BOT_USER_ID } from './seed.js';
 import { RateLimits } from './rate-limits.js';
 import { createEmulatorServer, listen } from './server.js';
 import { SocketModeServer } from './socket.js';
@@ -38,6 +38,7 @@ export {
   APP_ID,
   BOT_ID,
   BOT_USER_ID,
+  DEFAULT_BOT_SCOPES,
   DEFAULT_CHANNELS,
   elsewhereChannels,
   SEEDED_GROUPS,
@@ -71,6 +72,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     ...(opts.appToken !== undefined && { appToken: opts.appToken }),
     ...(socket && { socket }),
     rateLimits: new RateLimits(opts.rateLimits ?? true),
+    scopes: new Set(opts.scopes ?? DEFAULT_BOT_SCOPES),
     workspaceName,
     baseUrl: () => baseUrl,
   });
