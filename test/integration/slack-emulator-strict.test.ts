@@ -114,6 +114,56 @@ describe('Socket Mode as @slack/socket-mode speaks it', () => {
     }
   });
 
+  it('a click not acked in time shows the person an error on the message', async () => {
+    const client = new SocketModeClient({
+      appToken: APP_TOKEN,
+      clientOptions: { slackApiUrl: slack.apiUrl },
+      logLevel: LogLevel.ERROR,
+    });
+    let received = 0;
+    client.on('interactive', () => {
+      received += 1; // never acked
+    });
+    await client.start();
+    try {
+      const posted = await web.chat.postMessage({
+        channel: CHANNEL,
+        text: 'plan',
+        blocks: [
+          {
+            type: 'actions',
+            elements: [
+              {
+                type: 'button',
+                action_id: 'approve-1',
+                text: { type: 'plain_text', text: 'Approve step 1' },
+              },
+            ],
+          },
+        ],
+      });
+      const answer = await slack.click({
+        user: 'UBOB',
+        channel: CHANNEL,
+        ts: posted.ts!,
+        action_id: 'approve-1',
+      });
+      expect(received).toBe(1);
+      expect(answer.error).toMatch(/^operation_timeout/);
+      expect(
+        slack
+          .messages(CHANNEL)
+          .filter((m) => m.ephemeral_to === 'UBOB')
+          .at(-1),
+      ).toMatchObject({
+        user: SLACKBOT_USER_ID,
+        text: '"Approve step 1" failed with the error "operation_timeout"',
+      });
+    } finally {
+      await client.disconnect();
+    }
+  });
+
   it('reconnects through a fresh apps.connections.open after disconnect (refresh_requested)', async () => {
     const client = new SocketModeClient({
       appToken: APP_TOKEN,
