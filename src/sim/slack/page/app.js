@@ -365,7 +365,10 @@ function renderSidebar() {
     b.dataset.channel = c.id;
     if (c.id === state.channel) b.classList.add('active');
     if (state.unread.has(c.id)) b.classList.add('unread');
-    b.append(make('span', 'sidebar-hash', '#'), make('span', '', c.name));
+    // Private channels and DMs look as in Slack; the bot is not in them unless said so.
+    const mark = c.kind === 'private' ? '🔒' : c.kind === 'im' ? '@' : '#';
+    b.append(make('span', 'sidebar-hash', mark), make('span', '', c.name));
+    if (c.botMember === false) b.title = `${state.info.bot.name} is not in this conversation`;
     b.addEventListener('click', () => selectChannel(c.id));
     li.appendChild(b);
     list.appendChild(li);
