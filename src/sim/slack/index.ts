@@ -63,7 +63,12 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   const ackTimeoutMs = opts.ackTimeoutMs ?? 3000;
   const socket =
     opts.appToken !== undefined
-      ? new SocketModeServer({ ackTimeoutMs, holdMs: opts.socketHoldMs ?? 10_000, baseUrl: () => baseUrl })
+      ? new SocketModeServer({
+          ackTimeoutMs,
+          holdMs: opts.socketHoldMs ?? 10_000,
+          baseUrl: () => baseUrl,
+          onConnections: (open) => live.send('info', { socket: { connections: open } }),
+        })
       : undefined;
   const webApi = new WebApi({
     store,

@@ -392,7 +392,14 @@ function renderSidebar() {
   }
   const req = $('request-url');
   req.replaceChildren();
-  if (state.info.request_url) {
+  if (state.info.mode === 'socket') {
+    const open = state.info.socket ? state.info.socket.connections : 0;
+    req.classList.toggle('unset', open === 0);
+    req.textContent =
+      open > 0
+        ? `App connected over Socket Mode (${open} connection${open === 1 ? '' : 's'})`
+        : 'App not connected (Socket Mode): slash commands and buttons wait for it to connect.';
+  } else if (state.info.request_url) {
     req.classList.remove('unset');
     req.append(document.createTextNode('App request URL: '), make('code', '', state.info.request_url));
   } else {
