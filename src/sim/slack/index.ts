@@ -1,6 +1,6 @@
 /**
- * The Slack emulator: Web API, signed slash commands and clicks to the bot's HTTP receiver, and a
- * Slack-like web page. A stand-in for `demo` and the tests; product code never imports it.
+ * The Slack emulator: Web API, signed slash commands and clicks to the bot's HTTP receiver (or envelopes
+ * over Socket Mode's WebSocket, with an appToken), and a Slack-like web page. A stand-in for `demo` and the tests; product code never imports it.
  *
  *   const slack = await startSlackEmulator({ signingSecret, botToken, port: 0 });
  *   new App({ token: botToken, signingSecret, clientOptions: { slackApiUrl: slack.apiUrl } });
