@@ -334,6 +334,25 @@ describe('the Web API as strict as Slack', () => {
       ).toEqual(Array.from({ length: 10 }, (_, i) => `paced message ${i}`).sort());
       const calls = slack.calls().filter((c) => c.at >= start && c.method === 'chat.postMessage');
       expect(calls.some((c) => c.status === 429)).toBe(true);
+
+      // An update Slack refuses as msg_blocks_too_long goes out as plain text, and the old blocks go with it:
+      // chat.update without blocks would keep them and nobody would see the fallback.
+      const section = (t: string) => ({
+        type: 'section' as const,
+        text: { type: 'mrkdwn' as const, text: t },
+      });
+      await outbox.upsert('paced-0', {
+        channel: CHANNEL,
+        text: 'paced message 0, now too long for blocks',
+        blocks: Array.from({ length: 51 }, (_, i) => section(`line ${i}`)),
+      });
+      const updated = await waitFor('the plain-text fallback', () =>
+        slack.messages(CHANNEL).find((m) => m.text === 'paced message 0, now too long for blocks'),
+      );
+      expect(updated.blocks).toEqual([]);
+      expect(slack.calls().some((c) => c.method === 'chat.update' && c.error === 'msg_blocks_too_long')).toBe(
+        true,
+      );
     } finally {
       await outbox.close();
       const keys = await redis.keys(`${prefix}*`);
