@@ -63,3 +63,30 @@ it('names the flag of a bad value, without a stack trace', async () => {
   expect(result.code).toBe(2);
   expect(result.stderr).toBe('flannel-ops: --port must be a whole number\n');
 });
+
+it('--socket turns Socket Mode on: apps.connections.open with the app token answers a WebSocket URL', async () => {
+  child = spawn(process.execPath, [BIN, 'slack-emulator', '--port', '0', '--socket'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  let stdout = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  const url = await waitFor(
+    'the emulator URL',
+    () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1],
+  );
+  await waitFor('the Socket Mode line', () => stdout.includes('Socket Mode:  on'));
+  const open = await fetch(`${url}/api/apps.connections.open`, {
+    method: 'POST',
+    headers: { Authorization: 'Bearer xapp-1-emulator-token' },
+  });
+  expect(await open.json()).toMatchObject({
+    ok: true,
+    url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\//),
+  });
+  const info = (await (await fetch(`${url}/emulator/api/info`)).json()) as { mode: string };
+  expect(info.mode).toBe('socket');
+  const exited = new Promise<number | null>((done) => child!.on('exit', (code) => done(code)));
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+});

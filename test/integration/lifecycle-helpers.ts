@@ -71,6 +71,8 @@ export async function startStack(
     botToken: BOT_TOKEN,
     port: 0,
     responseWindowMs: 2000,
+    // The bot's outbox here writes faster than Slack allows (to keep tests short): no Slack pacing.
+    rateLimits: false,
     channels: [
       ...clusters.map((c) => ({ id: c.channel, name: `flannel-${c.name}` })),
       ...(opts.extraChannels ?? []),

@@ -26,6 +26,9 @@ beforeAll(async () => {
     signingSecret: 'outbox-signing-secret',
     botToken: BOT_TOKEN,
     port: 0,
+    // The outbox here is paced faster than Slack allows (to keep tests short) and 429s are injected on purpose;
+    // Slack's own pacing against the outbox is tested in slack-emulator-strict.test.ts.
+    rateLimits: false,
     channels: [
       { id: CHANNEL, name: 'flannel-demo' },
       { id: OTHER, name: 'flannel-other' },

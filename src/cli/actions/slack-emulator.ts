@@ -3,7 +3,7 @@ import { PEOPLE, SEEDED_GROUPS } from '../../sim/slack/seed.js';
 import { startSlackEmulator } from '../../sim/slack/index.js';
 import type { SlackEmulatorOptions } from '../../sim/slack/types.js';
 import { UserError } from '../../util/errors.js';
-import { DEFAULT_BOT_TOKEN, DEFAULT_SIGNING_SECRET } from '../commands/slack-emulator.js';
+import { DEFAULT_APP_TOKEN, DEFAULT_BOT_TOKEN, DEFAULT_SIGNING_SECRET } from '../commands/slack-emulator.js';
 import { untilSignal } from '../signals.js';
 
 export interface SlackEmulatorFlags {
@@ -12,6 +12,8 @@ export interface SlackEmulatorFlags {
   signingSecret?: string;
   botToken?: string;
   requestUrl?: string;
+  appToken?: string;
+  socket?: boolean;
 }
 
 const flagsSchema = z.object({
@@ -24,6 +26,10 @@ const flagsSchema = z.object({
   signingSecret: z.string().min(1, '--signing-secret must not be empty'),
   botToken: z.string().min(1, '--bot-token must not be empty'),
   requestUrl: z.url({ protocol: /^https?$/, error: '--request-url must be an http(s) URL' }).optional(),
+  appToken: z
+    .string()
+    .regex(/^xapp-\S+$/, '--app-token must be an app-level token (xapp-...)')
+    .optional(),
 });
 
 /** Flags, then $SLACK_SIGNING_SECRET / $SLACK_BOT_TOKEN, then the defaults; every problem names its flag. */
@@ -37,6 +43,8 @@ export function emulatorOptionsFromFlags(
     signingSecret: flags.signingSecret ?? (env.SLACK_SIGNING_SECRET || DEFAULT_SIGNING_SECRET),
     botToken: flags.botToken ?? (env.SLACK_BOT_TOKEN || DEFAULT_BOT_TOKEN),
     requestUrl: flags.requestUrl,
+    // --socket (or --app-token) turns Socket Mode on; the token defaults to $SLACK_APP_TOKEN, else a fixed one.
+    appToken: flags.appToken ?? (flags.socket ? env.SLACK_APP_TOKEN || DEFAULT_APP_TOKEN : undefined),
   });
   if (!parsed.success) throw new UserError(parsed.error.issues.map((i) => i.message).join('; '));
   return parsed.data;
@@ -62,9 +70,14 @@ export async function runSlackEmulator(flags: SlackEmulatorFlags): Promise<void>
   out(`  Web API:      ${slack.apiUrl}   (SLACK_API_URL for the bot; bot user ${slack.botUserId})`);
   out(`  bot token:    ${opts.botToken === DEFAULT_BOT_TOKEN ? opts.botToken : '(as given)'}`);
   out(`  signing:      ${opts.signingSecret === DEFAULT_SIGNING_SECRET ? opts.signingSecret : '(as given)'}`);
-  out(
-    `  request URL:  ${opts.requestUrl ?? `(not set: POST ${slack.url}/emulator/api/request-url {"url":...})`}`,
-  );
+  if (opts.appToken)
+    out(
+      `  Socket Mode:  on; app token ${opts.appToken === DEFAULT_APP_TOKEN ? opts.appToken : '(as given)'} (SLACK_APP_TOKEN, SLACK_MODE=socket)`,
+    );
+  else
+    out(
+      `  request URL:  ${opts.requestUrl ?? `(not set: POST ${slack.url}/emulator/api/request-url {"url":...})`}`,
+    );
   out(`  people:       ${people}; user groups: ${groups}`);
   out(
     `  JSON API:     GET ${slack.url}/emulator/api/messages?channel=C0DEMO, POST .../command, POST .../click`,

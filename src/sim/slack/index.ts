@@ -1,6 +1,6 @@
 /**
- * The Slack emulator: Web API, signed slash commands and clicks to the bot's HTTP receiver, and a
- * Slack-like web page. A stand-in for `demo` and the tests; product code never imports it.
+ * The Slack emulator: Web API, signed slash commands and clicks to the bot's HTTP receiver (or envelopes
+ * over Socket Mode's WebSocket, with an appToken), and a Slack-like web page. A stand-in for `demo` and the tests; product code never imports it.
  *
  *   const slack = await startSlackEmulator({ signingSecret, botToken, port: 0 });
  *   new App({ token: botToken, signingSecret, clientOptions: { slackApiUrl: slack.apiUrl } });
@@ -10,7 +10,7 @@ import { FaultState } from './faults.js';
 import { Interactions } from './interactions.js';
 import { JsonApi, postAsPerson } from './json-api.js';
 import { LiveUpdates } from './live.js';
-import { DEFAULT_CHANNELS, DEFAULT_WORKSPACE_NAME, BOT_ID, BOT_USER_ID } from './seed.js';
+import { DEFAULT_BOT_SCOPES, DEFAULT_CHANNELS, DEFAULT_WORKSPACE_NAME, BOT_ID, BOT_USER_ID } from './seed.js';
 import { RateLimits } from './rate-limits.js';
 import { createEmulatorServer, listen } from './server.js';
 import { SocketModeServer } from './socket.js';
@@ -38,6 +38,7 @@ export {
   APP_ID,
   BOT_ID,
   BOT_USER_ID,
+  DEFAULT_BOT_SCOPES,
   DEFAULT_CHANNELS,
   elsewhereChannels,
   SEEDED_GROUPS,
@@ -62,7 +63,12 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
   const ackTimeoutMs = opts.ackTimeoutMs ?? 3000;
   const socket =
     opts.appToken !== undefined
-      ? new SocketModeServer({ ackTimeoutMs, holdMs: opts.socketHoldMs ?? 10_000, baseUrl: () => baseUrl })
+      ? new SocketModeServer({
+          ackTimeoutMs,
+          holdMs: opts.socketHoldMs ?? 10_000,
+          baseUrl: () => baseUrl,
+          onConnections: (open) => live.send('info', { socket: { connections: open } }),
+        })
       : undefined;
   const webApi = new WebApi({
     store,
@@ -71,6 +77,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions): Promise<Sl
     ...(opts.appToken !== undefined && { appToken: opts.appToken }),
     ...(socket && { socket }),
     rateLimits: new RateLimits(opts.rateLimits ?? true),
+    scopes: new Set(opts.scopes ?? DEFAULT_BOT_SCOPES),
     workspaceName,
     baseUrl: () => baseUrl,
   });

@@ -166,7 +166,7 @@ export class Interactions {
       this.deps.store.post({
         channel: channel.id,
         user: SLACKBOT_USER_ID,
-        text: `The app did not respond to your click ("${delivery.error.code}"): nothing was done by Slack on its behalf.`,
+        text: `"${buttonLabel(buttons[0])}" failed with the error "${delivery.error.code}"`,
         ephemeral_to: user.id,
         ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
       });
@@ -334,6 +334,11 @@ export class Interactions {
     }
     return channel;
   }
+}
+
+function buttonLabel(button: { text: unknown; action_id: string }): string {
+  const t = button.text as { text?: unknown } | undefined;
+  return typeof t?.text === 'string' ? t.text : button.action_id;
 }
 
 function answer(delivery: Delivery, target: ResponseTarget): EmulatorAnswer {

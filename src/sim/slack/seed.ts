@@ -24,6 +24,16 @@ export function elsewhereChannels(): EmulatorChannel[] {
   ];
 }
 
+/** The bot scopes of the app manifest in the README ("Slack app"). */
+export const DEFAULT_BOT_SCOPES = [
+  'commands',
+  'chat:write',
+  'chat:write.public',
+  'usergroups:read',
+  'channels:history',
+  'groups:history',
+];
+
 export const DEFAULT_WORKSPACE_NAME = 'flannel-ops demo';
 export const DEFAULT_CHANNELS: EmulatorChannel[] = [
   { id: 'C0DEMO', name: 'flannel-demo', topic: 'Incidents of the demo cluster' },

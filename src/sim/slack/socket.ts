@@ -39,6 +39,8 @@ export interface SocketModeOptions {
   /** How long an envelope waits for the app to (re)connect when no socket is open, then dispatch_failed. */
   holdMs: number;
   baseUrl(): string;
+  /** Called when a socket opens or closes (the page shows whether the app is connected). */
+  onConnections?(open: number): void;
 }
 
 export class SocketModeServer {
@@ -147,6 +149,7 @@ export class SocketModeServer {
     const n = this.sockets.size;
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
+    if (n > 0) this.opts.onConnections?.(0);
     return n;
   }
 
@@ -208,8 +211,11 @@ export class SocketModeServer {
     this.sockets.add(ws);
     this.accepted += 1;
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
-    ws.on('close', () => this.sockets.delete(ws));
-    ws.on('error', () => this.sockets.delete(ws));
+    const gone = () => {
+      if (this.sockets.delete(ws)) this.opts.onConnections?.(this.connections);
+    };
+    ws.on('close', gone);
+    ws.on('error', gone);
     // Slack's first frame; @slack/socket-mode's start() resolves on it.
     ws.send(
       JSON.stringify({
@@ -220,6 +226,7 @@ export class SocketModeServer {
       }),
     );
     for (const wake of [...this.waitingForSocket]) wake();
+    this.opts.onConnections?.(this.connections);
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {

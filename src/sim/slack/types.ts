@@ -81,6 +81,13 @@ export interface SlackEmulatorOptions {
    * whose bot is configured to write faster than Slack allows.
    */
   rateLimits?: boolean;
+  /**
+   * The bot token's scopes (default: the README manifest's `commands`, `chat:write`, `chat:write.public`,
+   * `usergroups:read`, `channels:history`, `groups:history`). A method needing one it lacks answers
+   * `missing_scope`; without `chat:write.public` a post to a public channel the bot is not in answers
+   * `not_in_channel`.
+   */
+  scopes?: string[];
 }
 
 /** One Socket Mode envelope as the emulator sent it, and what became of it. */

@@ -28,6 +28,8 @@ export interface WebApiDeps {
   appToken?: string;
   socket?: SocketModeServer;
   rateLimits: RateLimits;
+  /** The bot token's scopes. */
+  scopes: ReadonlySet<string>;
   workspaceName: string;
   /** The emulator's base URL (known only once the server listens). */
   baseUrl(): string;
@@ -44,6 +46,18 @@ class SlackApiError extends Error {
     super(code);
   }
 }
+
+/** Scopes a method needs (any one of them), as Slack's method pages list them. */
+const METHOD_SCOPES: Record<string, string[]> = {
+  'chat.postMessage': ['chat:write'],
+  'chat.postEphemeral': ['chat:write'],
+  'chat.update': ['chat:write'],
+  'chat.delete': ['chat:write'],
+  'conversations.history': ['channels:history', 'groups:history', 'im:history'],
+  'conversations.replies': ['channels:history', 'groups:history', 'im:history'],
+  'usergroups.list': ['usergroups:read'],
+  'usergroups.users.list': ['usergroups:read'],
+};
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -226,6 +240,12 @@ export class WebApi {
     if (token !== botToken) throw new SlackApiError('invalid_auth');
     const handler = this.methods[method];
     if (!handler) throw new SlackApiError('unknown_method', { req_method: method });
+    const needed = METHOD_SCOPES[method];
+    if (needed && !needed.some((s) => this.deps.scopes.has(s)))
+      throw new SlackApiError('missing_scope', {
+        needed: needed.join(','),
+        provided: [...this.deps.scopes].join(','),
+      });
     const channelParam = typeof params.channel === 'string' ? params.channel : undefined;
     const retryAfter = this.deps.rateLimits.take(
       method,
@@ -265,7 +285,9 @@ export class WebApi {
     if (!channel) throw new SlackApiError('channel_not_found');
     if (channel.botMember === false) {
       if (channel.kind === 'private' || channel.kind === 'im') throw new SlackApiError('channel_not_found');
-      if (use !== 'info') throw new SlackApiError('not_in_channel');
+      // chat:write.public lets a bot write (not read) in public channels it has not joined.
+      const publicWrite = use === 'write' && this.deps.scopes.has('chat:write.public');
+      if (use !== 'info' && !publicWrite) throw new SlackApiError('not_in_channel');
     }
     return channel.id;
   }

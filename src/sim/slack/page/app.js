@@ -365,7 +365,10 @@ function renderSidebar() {
     b.dataset.channel = c.id;
     if (c.id === state.channel) b.classList.add('active');
     if (state.unread.has(c.id)) b.classList.add('unread');
-    b.append(make('span', 'sidebar-hash', '#'), make('span', '', c.name));
+    // Private channels and DMs look as in Slack; the bot is not in them unless said so.
+    const mark = c.kind === 'private' ? '🔒' : c.kind === 'im' ? '@' : '#';
+    b.append(make('span', 'sidebar-hash', mark), make('span', '', c.name));
+    if (c.botMember === false) b.title = `${state.info.bot.name} is not in this conversation`;
     b.addEventListener('click', () => selectChannel(c.id));
     li.appendChild(b);
     list.appendChild(li);
@@ -389,7 +392,14 @@ function renderSidebar() {
   }
   const req = $('request-url');
   req.replaceChildren();
-  if (state.info.request_url) {
+  if (state.info.mode === 'socket') {
+    const open = state.info.socket ? state.info.socket.connections : 0;
+    req.classList.toggle('unset', open === 0);
+    req.textContent =
+      open > 0
+        ? `App connected over Socket Mode (${open} connection${open === 1 ? '' : 's'})`
+        : 'App not connected (Socket Mode): slash commands and buttons wait for it to connect.';
+  } else if (state.info.request_url) {
     req.classList.remove('unset');
     req.append(document.createTextNode('App request URL: '), make('code', '', state.info.request_url));
   } else {
