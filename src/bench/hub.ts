@@ -3,7 +3,7 @@
  * name in clusters.yaml); `replicas` real `flannel-ops watch --json` processes share Redis and a key prefix.
  * Measures how the clusters are shared out, how long a SIGKILLed replica's clusters stay unwatched, whether a
  * failure that starts during that failover opens more than one incident anywhere, and the memory each watched
- * cluster costs a replica (RSS above a replica watching one cluster).
+ * cluster costs a replica (how much the survivors' RSS grows per cluster they take over).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -49,7 +49,7 @@ export interface HubBenchResult {
   failover_s: number;
   /** Incidents beyond one per cluster for the failure started during the failover (SPEC: 0). */
   duplicate_incidents: number;
-  /** Resident memory a replica spends per watched cluster (above a replica watching one). */
+  /** Resident memory a replica grows by per cluster it takes over (the survivors, before vs after). */
   rss_per_cluster_mb: number;
 }
 
@@ -97,6 +97,16 @@ class Replica {
   rssMb(): number {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
+  }
+
+  /** The median of a few RSS samples a second apart (one sample catches a GC mid-way). */
+  async steadyRssMb(): Promise<number> {
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+      samples.push(this.rssMb());
+    }
+    return samples.sort((x, y) => x - y)[2];
   }
 
   describe(): string {
@@ -163,26 +173,7 @@ export async function runHubBench(options: HubBenchOptions = {}): Promise<HubBen
       `clusters:\n${list.map((c) => `  - name: ${c}\n    kubeconfig: ${sim.kubeconfigPath}\n    channel: C0BENCH\n`).join('')}`;
     const file = join(dir, 'clusters.yaml');
     writeFileSync(file, yaml(names));
-    writeFileSync(join(dir, 'one.yaml'), yaml([names[0]]));
     const env = { REDIS_URL: redisUrl, FLANNEL_OPS_KEY_PREFIX: base };
-
-    // The memory baseline: a replica of its own (separate prefix) watching one cluster.
-    log('hub: measuring a replica watching one cluster');
-    const single = new Replica(['--clusters', join(dir, 'one.yaml')], {
-      ...env,
-      FLANNEL_OPS_KEY_PREFIX: `${base}-one`,
-    });
-    replicas.push(single);
-    await until(
-      'the one-cluster replica to lead',
-      () => (single.leading.size === 1 ? true : undefined),
-      120_000,
-      [single],
-    );
-    await new Promise((r) => setTimeout(r, 2000)); // let its first list and watch settle
-    const baselineMb = single.rssMb();
-    await single.kill();
-    replicas.length = 0;
 
     log(`hub: ${replicaCount} replicas over ${clusterCount} clusters`);
     for (let i = 0; i < replicaCount; i++) replicas.push(new Replica(['--clusters', file], env));
@@ -197,10 +188,7 @@ export async function runHubBench(options: HubBenchOptions = {}): Promise<HubBen
       replicas,
     );
     log(`hub: converged: ${perReplica.join(' / ')} clusters per replica`);
-    await new Promise((r) => setTimeout(r, 2000));
-    const rssPerCluster =
-      replicas.reduce((sum, r, i) => sum + (r.rssMb() - baselineMb) / Math.max(1, perReplica[i] - 1), 0) /
-      replicas.length;
+    const rssBefore = await Promise.all(replicas.map((r) => r.steadyRssMb()));
 
     const victim = replicas[perReplica.indexOf(Math.max(...perReplica))];
     const orphans = [...victim.leading];
@@ -233,6 +221,14 @@ export async function runHubBench(options: HubBenchOptions = {}): Promise<HubBen
     );
     // Let any late duplicate show: one more flush round of every survivor.
     await new Promise((r) => setTimeout(r, 3000));
+    // Marginal memory: what each survivor grew by per cluster it took over (same process, same base).
+    const rssAfter = await Promise.all(survivors.map((r) => r.steadyRssMb()));
+    const slopes = survivors.map((r, i) => {
+      const j = replicas.indexOf(r);
+      const gained = perReplicaAfter[i] - perReplica[j];
+      return gained > 0 ? (rssAfter[i] - rssBefore[j]) / gained : NaN;
+    });
+    const rssPerCluster = slopes.filter(Number.isFinite).reduce((x, y) => x + y, 0) / slopes.length;
     let duplicates = 0;
     for (const c of names)
       duplicates += Math.max(0, (await store.list({ cluster: c, limit: 10 })).length - 1);
@@ -254,7 +250,6 @@ export async function runHubBench(options: HubBenchOptions = {}): Promise<HubBen
     await sim.stop();
     rmSync(dir, { recursive: true, force: true });
     await deleteUnder(redis, prefix).catch(() => undefined);
-    await deleteUnder(redis, `${base}-one`).catch(() => undefined);
     redis.disconnect();
   }
 }
