@@ -151,7 +151,13 @@ export async function startBot(config: BotConfig): Promise<Bot> {
         namespace: env.probeNamespace,
         image: env.probeImage,
         ...(env.probeCriSocketDir && { criSocketDir: env.probeCriSocketDir }),
-        concurrency: Math.max(1, ...clusters.map((c) => c.remediation.probeConcurrency)),
+        // Each cluster is capped at its probeConcurrency across replicas; the process has room for several.
+        concurrency: Math.min(
+          50,
+          clusters.reduce((n, c) => n + c.remediation.probeConcurrency, 0),
+        ),
+        clusterLimit: (cluster: string) =>
+          clusters.find((c) => c.name === cluster)?.remediation.probeConcurrency,
         deadlineSeconds: config.diagnosis?.probeDeadlineSeconds ?? DEFAULT_PROBE_DEADLINE_SECONDS,
       },
       ...(config.diagnosis?.retry && { retry: config.diagnosis.retry }),

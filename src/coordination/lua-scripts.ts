@@ -67,6 +67,8 @@ export const LUA_SCRIPTS = [
   'coordination/lua/membership-heartbeat.lua',
   'coordination/lua/membership-leave.lua',
   'coordination/lua/release-if-owner.lua',
+  'coordination/lua/semaphore-acquire.lua',
+  'coordination/lua/semaphore-release.lua',
   'incidents/lua/audit.lua',
   'incidents/lua/record-signals.lua',
   'incidents/lua/set-extras.lua',

@@ -5,7 +5,7 @@
  * error with attempts left) or when the worker is shutting down (the job is then picked up again).
  */
 import { setMaxListeners } from 'node:events';
-import { type Job, Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CheckId } from '../checks/catalog.js';
 import type { CheckResult, KubeClients } from '../checks/types.js';
@@ -17,6 +17,7 @@ import type { Diagnosis } from './types.js';
 import type { IncidentStore } from '../incidents/store.js';
 import type { Runbook } from '../runbooks/schema.js';
 import { log } from '../util/log.js';
+import { RedisSemaphore } from '../coordination/semaphore.js';
 import {
   isNodeCheck,
   type CheckJobData,
@@ -48,6 +49,12 @@ export interface ProbeSettings {
   deadlineSeconds: number;
   /** The runtime's socket directory, mounted so probes can list sandboxes (FLANNEL_OPS_PROBE_CRI_SOCKET_DIR). */
   criSocketDir?: string;
+  /**
+   * Probe pods one cluster may run at once across every replica (clusters.yaml remediation.probeConcurrency).
+   * A probe job over its cluster's limit goes back to the queue for a moment, freeing the worker slot for
+   * other clusters' probes. Absent: only the process-wide `concurrency` applies.
+   */
+  clusterLimit?(cluster: string): number | undefined;
 }
 
 /** Optional counters of the work this process did (the bot's metrics); every method is optional. */
@@ -119,9 +126,11 @@ export class DiagnosisWorkers {
   private readonly diagnosisQueue: Queue;
   private readonly progress: DiagnosisProgressStore;
   private readonly shutdown = new AbortController();
+  private readonly probeSlots: RedisSemaphore;
 
   constructor(private readonly deps: DiagnosisWorkerDeps) {
     const { connection, prefix } = deps;
+    this.probeSlots = new RedisSemaphore(connection, prefix, 'probes');
     // Every running check and probe listens on the shutdown signal; dozens at once are expected.
     setMaxListeners(0, this.shutdown.signal);
     this.diagnosisQueue = new Queue(DIAGNOSIS_QUEUE, { connection, prefix });
@@ -142,7 +151,7 @@ export class DiagnosisWorkers {
             : this.processCheck(job as Job<CheckJobData>),
         { ...common, concurrency: deps.checkConcurrency ?? 16 },
       ),
-      new Worker(PROBES_QUEUE, (job) => this.processProbe(job as Job<ProbeJobData>), {
+      new Worker(PROBES_QUEUE, (job, token) => this.processProbe(job as Job<ProbeJobData>, token), {
         ...common,
         concurrency: Math.max(1, deps.probe.concurrency),
       }),
@@ -196,7 +205,28 @@ export class DiagnosisWorkers {
     return run.result;
   }
 
-  private async processProbe(job: Job<ProbeJobData>): Promise<ProbeJobResult> {
+  private async processProbe(job: Job<ProbeJobData>, token?: string): Promise<ProbeJobResult> {
+    const { cluster } = job.data;
+    const limit = this.deps.probe.clusterLimit?.(cluster);
+    if (limit === undefined) return this.runProbeJob(job);
+    // The slot outlives a hung probe pod only briefly; a crashed replica's slot frees itself.
+    const leaseMs = (this.deps.probe.deadlineSeconds + 60) * 1000;
+    const holder = `${job.id}`;
+    if (!(await this.probeSlots.acquire(cluster, holder, limit, leaseMs))) {
+      // Over the cluster's limit: back to the queue for a moment (not an attempt), the slot goes to others.
+      await job.moveToDelayed(Date.now() + 200 + Math.floor(Math.random() * 300), token);
+      throw new DelayedError();
+    }
+    try {
+      return await this.runProbeJob(job);
+    } finally {
+      await this.probeSlots.release(cluster, holder).catch((err: unknown) => {
+        log.debug('probe slot release failed (its lease ends it)', { cluster, err });
+      });
+    }
+  }
+
+  private async runProbeJob(job: Job<ProbeJobData>): Promise<ProbeJobResult> {
     const { diagnosisId, cluster, node } = job.data;
     await this.report(diagnosisId, { probe: { node, state: 'running' } });
     const { probe } = this.deps;

@@ -80,6 +80,7 @@ export class WatchService {
   private limit = Number.POSITIVE_INFINITY;
   private view: { live: number; share: number; assigned: string[] } = { live: 0, share: 0, assigned: [] };
   private lastReport = '';
+  private heartbeats = 0;
 
   constructor(private readonly opts: WatchServiceOptions) {
     const hooks: UnitHooks = {
@@ -143,6 +144,9 @@ export class WatchService {
 
   /** Takes the clusters the placement gives this replica; hands the others over (watcher first, then lock). */
   private rebalance(view: ReplicaView[]): void {
+    // The first heartbeat only announces this replica: replicas started together (a rollout) then see each
+    // other before deciding, instead of the first one taking every cluster and handing most back.
+    if (++this.heartbeats === 1 && view.length === 1) return;
     const mine = clustersFor(this.replicaId!, view);
     this.limit = mine.limit;
     this.view = { live: view.length, share: mine.share, assigned: [...mine.clusters].sort() };

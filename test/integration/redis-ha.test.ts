@@ -67,6 +67,9 @@ describe('on a Redis Cluster', () => {
     // One slot: every key of the bot (BullMQ's included) on a single master, all tagged with the prefix.
     expect(perNode.filter((keys) => keys.length > 0)).toHaveLength(1);
     expect(all.every((k) => k.startsWith(`{${stack.prefix}}:`))).toBe(true);
+    // The replica's place in the hub is visible to operators.
+    const ready = (await (await fetch(`${stack.bot.healthUrl}/readyz`)).json()) as Record<string, unknown>;
+    expect(ready.replica).toMatchObject({ live: 1, share: 1, assigned: ['ha'], leading: ['ha'] });
   }, 240_000);
 });
 
@@ -89,5 +92,35 @@ describe('through Redis Sentinel', () => {
     // The data is on the master the Sentinel named (and replicated), not anywhere else.
     const [master] = await keysPerNode([topology.nodes[0]]);
     expect(master.some((k) => k.startsWith(`${stack.prefix}:`))).toBe(true);
+  }, 240_000);
+
+  it('follows the master the Sentinel promotes when the old one dies, and keeps counting the same incident', async () => {
+    const [before] = await stack.bot.store.list({ cluster: 'ha' });
+    topology.processes[0].kill('SIGKILL'); // the master; the Sentinel promotes the replica
+    const sentinel = new Redis({ port: (topology as RedisTopology & { sentinelPort: number }).sentinelPort });
+    try {
+      await waitFor(
+        'the Sentinel to promote the replica',
+        async () => {
+          const addr = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'mymaster')) as string[];
+          return topology.nodes[1].endsWith(`:${addr[1]}`);
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+    } finally {
+      sentinel.disconnect();
+    }
+    await stack.sims.get('ha')!.storm(10);
+    const after = await waitFor(
+      'the new events counted on the new master',
+      async () => {
+        const [incident] = await stack.bot.store.list({ cluster: 'ha' });
+        return incident && incident.counts.events >= before.counts.events + 10 ? incident : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    expect(after.id).toBe(before.id);
+    expect(await stack.bot.store.list({ cluster: 'ha' })).toHaveLength(1);
+    expect(roots(stack, 'C0HASE')).toHaveLength(1);
   }, 240_000);
 });

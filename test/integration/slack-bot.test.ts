@@ -325,6 +325,7 @@ describe('the health endpoints on the HTTP receiver', () => {
           { cluster: 'demo', role: 'leader', stream: { state: 'watching', healthy: true, failures: 0 } },
         ],
         slack: { paused: [] },
+        // This replica's place in the hub: alone, it leads its one cluster.
         replica: { id: expect.any(String), live: 1, share: 1, assigned: ['demo'], leading: ['demo'] },
       },
     });

@@ -11,6 +11,10 @@ export const registerBench: RegisterCommand = (program: Command) => {
     .option('--quick', 'a reduced suite (2,000 events over 100 nodes) that runs in about a minute')
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--json', 'print only the JSON report on stdout')
+    .option(
+      '--hub',
+      'only the hub benchmark: 100 clusters (30 with --quick) on 3 watch replicas, one SIGKILLed mid-run',
+    )
     // The implementation (and config/env.js, which loads zod) is loaded on use.
     .action(async (flags: BenchFlags) => (await import('../actions/bench.js')).runBench(flags));
 };
