@@ -39,7 +39,6 @@ import {
 } from './health.js';
 import { BotMetrics, METRICS_CONTENT_TYPE } from '../observability/metrics.js';
 import { botQueues } from '../observability/queues.js';
-import { QUEUE_BOARD_PATH, queueBoardHandler } from '../observability/queue-board.js';
 import { kubeClientsFactory } from '../kube/clients.js';
 import { startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
 import { PROBE_APP_LABEL } from '../checks/probe/pod.js';
@@ -139,6 +138,8 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       statuses: () => watch?.statuses ?? [],
     });
     if (env.admin) {
+      // Loaded only when turned on: Bull Board and its UI are the heaviest modules of the bot.
+      const { QUEUE_BOARD_PATH, queueBoardHandler } = await import('../observability/queue-board.js');
       health.mounts = [{ path: QUEUE_BOARD_PATH, handler: queueBoardHandler(queues.all, env.admin) }];
     }
     const diagnosis = new DiagnosisService({

@@ -153,7 +153,7 @@ const envSchema = z.object({
     '60',
   ),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), 'info'),
-  LOG_FORMAT: withDefault(z.enum(LOG_FORMATS), 'json'),
+  LOG_FORMAT: withDefault(z.enum(LOG_FORMATS), 'auto'),
   FLANNEL_OPS_CLUSTERS: withDefault(z.string(), './clusters.yaml'),
   FLANNEL_OPS_RUNBOOKS: withDefault(z.string(), './runbooks'),
   FLANNEL_OPS_PROBE_IMAGE: withDefault(

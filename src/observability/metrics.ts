@@ -25,7 +25,7 @@ export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 
 /** Read at scrape time; each source is optional (a missing one leaves its series out). */
 export interface MetricsSources {
-  /** Ids and states of the non-terminal incidents. */
+  /** Clusters and states of the non-terminal incidents. */
   activeIncidents?(): Promise<Array<Pick<Incident, 'cluster' | 'state'>>>;
   /** The BullMQ queues whose depths are reported. */
   queues?: readonly Queue[];
@@ -111,7 +111,7 @@ export class BotMetrics {
 
   private readonly leader = new Gauge({
     name: 'flannel_ops_cluster_leader',
-    help: ' 1 when this replica watches the cluster (holds its leader lock), else 0. sum by (cluster) == 0: nobody watches it.',
+    help: '1 when this replica watches the cluster (holds its leader lock), else 0. sum by (cluster) == 0: nobody watches it.',
     labelNames: ['cluster'] as const,
     registers: [this.registry],
     collect: () => {

@@ -1,12 +1,23 @@
 /**
- * A small structured logger: one line per record (JSON or plain text) on stderr, filtered by level,
- * with every Slack token, bearer token, URL password and registered secret redacted wherever it
- * appears (message, fields, error messages and stacks). stdout stays free for command output.
+ * The structured logger, on pino: one record per line on stderr (stdout stays free for command output),
+ * filtered by level, as JSON (the default when stderr is not a terminal), pino-pretty's coloured lines
+ * (`pretty`, the default on a terminal) or one `key=value` line (`plain`). Every Slack token, bearer token, URL
+ * password and registered secret is redacted wherever it appears (message, fields, error messages and
+ * stacks) before pino sees the record, and text bound for a terminal is sanitised (src/util/sanitize.ts):
+ * a value from a cluster cannot recolour the terminal or forge a line of its own.
+ *
+ * Modules keep the small interface below (`log.child({ module }).info(msg, fields)`); the process-wide root
+ * is reconfigured in place at start-up (LOG_LEVEL, LOG_FORMAT, secrets) and its children follow.
  */
+import { createRequire } from 'node:module';
+import { pino, type Logger as PinoLogger } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
+import { sanitizeText, terminalJson } from './sanitize.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LOG_FORMATS = ['json', 'plain'] as const;
+/** `auto`: pretty when stderr is a terminal, else json. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty', 'plain'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 export type LogFields = Record<string, unknown>;
 
@@ -96,12 +107,16 @@ export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && value in LEVEL_ORDER;
 }
 
+function isLogFormat(value: unknown): value is LogFormat {
+  return typeof value === 'string' && (LOG_FORMATS as readonly string[]).includes(value);
+}
+
 function defaultOptions(): LoggerOptions {
   const envLevel = process.env.LOG_LEVEL;
   const envFormat = process.env.LOG_FORMAT;
   return {
     level: isLogLevel(envLevel) ? envLevel : 'info',
-    format: envFormat === 'plain' ? 'plain' : 'json',
+    format: isLogFormat(envFormat) ? envFormat : 'auto',
     secrets: [],
     write: (line) => process.stderr.write(`${line}\n`),
     now: () => new Date(),
@@ -110,48 +125,118 @@ function defaultOptions(): LoggerOptions {
 
 /** Creates an independent logger (tests pass `write` to capture lines). */
 export function createLogger(options: Partial<LoggerOptions> = {}, fields: LogFields = {}): Logger {
-  return makeLogger({ ...defaultOptions(), ...options }, fields);
+  return makeLogger({ options: { ...defaultOptions(), ...options } }, fields);
+}
+
+/** Options and the pino instance built from them (rebuilt after a change). */
+interface LoggerState {
+  options: LoggerOptions;
+  pino?: PinoLogger;
 }
 
 // The process-wide root: configured once at start-up, shared (by reference) with all its children.
-const rootOptions: LoggerOptions = defaultOptions();
+const rootState: LoggerState = { options: defaultOptions() };
 
 /** The process-wide logger; modules take `log.child({ module: 'x' })`. */
-export const log: Logger = makeLogger(rootOptions, {});
+export const log: Logger = makeLogger(rootState, {});
 
 /** Reconfigures `log` and every child made from it (level, format, secrets, destination). */
 export function configureLogging(options: Partial<LoggerOptions>): void {
-  Object.assign(rootOptions, options);
+  Object.assign(rootState.options, options);
+  rootState.pino = undefined;
 }
 
 /** Adds values to redact on the root logger, e.g. the Slack tokens and signing secret at start-up. */
 export function addLogSecrets(...secrets: Array<string | undefined>): void {
+  const options = rootState.options;
   for (const secret of secrets) {
-    if (secret && !rootOptions.secrets.includes(secret))
-      rootOptions.secrets = [...rootOptions.secrets, secret];
+    if (secret && !options.secrets.includes(secret)) options.secrets = [...options.secrets, secret];
   }
 }
 
-function makeLogger(options: LoggerOptions, bound: LogFields): Logger {
+/** The format `auto` stands for here: pretty on a terminal, JSON for collectors. */
+export function resolveLogFormat(
+  format: LogFormat,
+  isTTY = !!process.stderr.isTTY,
+): Exclude<LogFormat, 'auto'> {
+  if (format !== 'auto') return format;
+  return isTTY ? 'pretty' : 'json';
+}
+
+function pinoFor(state: LoggerState): PinoLogger {
+  if (state.pino) return state.pino;
+  const { options } = state;
+  const format = resolveLogFormat(options.format);
+  const toLine = lineFormatter(format);
+  state.pino = pino(
+    {
+      level: options.level,
+      base: undefined,
+      messageKey: 'msg',
+      // Errors arrive already expanded and redacted (redactValue): pino's own err serializer must not rework them.
+      serializers: { err: (err: unknown) => err },
+      timestamp: () => `,"time":"${options.now().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    { write: (chunk: string) => options.write(toLine(chunk.replace(/\n$/, ''))) },
+  );
+  return state.pino;
+}
+
+/** Turns pino's JSON line into the configured format. */
+function lineFormatter(format: Exclude<LogFormat, 'auto'>): (json: string) => string {
+  if (format === 'json') return terminalJson;
+  if (format === 'plain') {
+    return (json) => {
+      const { time, level, msg, ...data } = JSON.parse(json) as LogFields;
+      return formatPlain(String(time), String(level) as LogLevel, String(msg), data);
+    };
+  }
+  // Loaded only when used: a JSON-logging process (production) never pays for it at start-up.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as {
+    prettyFactory(options: PrettyOptions): (json: string) => string;
+  };
+  const prettify = prettyFactory({
+    colorize: !!process.stderr.isTTY,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    singleLine: false,
+  });
+  return (json) => prettify(json).replace(/\n$/, '');
+}
+
+function makeLogger(state: LoggerState, bound: LogFields): Logger {
   const emit = (level: LogLevel, message: string, fields?: LogFields) => {
+    const { options } = state;
     if (LEVEL_ORDER[level] < LEVEL_ORDER[options.level]) return;
-    const data = redactValue({ ...bound, ...fields }, options.secrets) as LogFields;
-    const msg = redact(message, options.secrets);
-    const time = options.now().toISOString();
-    options.write(
-      options.format === 'json'
-        ? JSON.stringify({ time, level, msg, ...data })
-        : formatPlain(time, level, msg, data),
-    );
+    let data = redactValue({ ...bound, ...fields }, options.secrets) as LogFields;
+    let msg = redact(message, options.secrets);
+    if (resolveLogFormat(options.format) !== 'json') {
+      // Bound for a terminal: no control, bidi or zero-width character, no forged line (stacks keep theirs).
+      msg = sanitizeText(msg, { multiline: false });
+      data = forTerminal(data) as LogFields;
+    }
+    pinoFor(state)[level](data, msg);
   };
   return {
     debug: (message, fields) => emit('debug', message, fields),
     info: (message, fields) => emit('info', message, fields),
     warn: (message, fields) => emit('warn', message, fields),
     error: (message, fields) => emit('error', message, fields),
-    child: (fields) => makeLogger(options, { ...bound, ...fields }),
-    isLevelEnabled: (level) => LEVEL_ORDER[level] >= LEVEL_ORDER[options.level],
+    child: (fields) => makeLogger(state, { ...bound, ...fields }),
+    isLevelEnabled: (level) => LEVEL_ORDER[level] >= LEVEL_ORDER[state.options.level],
   };
+}
+
+/** Strings of a redacted (JSON-safe) value sanitised for a terminal; `stack` keeps its line breaks. */
+function forTerminal(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return sanitizeText(value, { multiline: key === 'stack' });
+  if (Array.isArray(value)) return value.map((item) => forTerminal(item));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [sanitizeText(k, { multiline: false }), forTerminal(v, k)]),
+    );
+  }
+  return value;
 }
 
 function formatPlain(time: string, level: LogLevel, message: string, data: LogFields): string {

@@ -5,8 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { startHealthServer, type BotLifecycle, type HealthServer } from '../../src/bot/health.js';
+import {
+  redisProblem,
+  startHealthServer,
+  type BotLifecycle,
+  type HealthServer,
+} from '../../src/bot/health.js';
+import { BotMetrics, METRICS_CONTENT_TYPE } from '../../src/observability/metrics.js';
 import type { ClusterWatchStatus } from '../../src/watch/watch-service.js';
+import { scrape, total } from '../helpers/prometheus.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const SECRET = 'xoxb-health-test-secret-token';
@@ -135,5 +142,72 @@ describe('other requests', () => {
       type: 'application/json',
       body: { ok: false, reason: 'method POST not allowed' },
     });
+  });
+});
+
+describe('GET /metrics and mounted routes on the Socket Mode server', () => {
+  it("serves the bot's registry: Redis reachability as the metrics read it, 405 for other methods", async () => {
+    const servers: HealthServer[] = [];
+    try {
+      for (const client of [redis, deadRedis]) {
+        const metrics = new BotMetrics({ defaultMetrics: false });
+        metrics.setSources({ redisProblem: () => redisProblem(client, 500), statuses: () => statuses });
+        servers.push(
+          await startHealthServer(
+            {
+              redis: client,
+              lifecycle: () => lifecycle,
+              statuses: () => statuses,
+              secrets: [SECRET],
+              metrics: { contentType: METRICS_CONTENT_TYPE, scrape: () => metrics.scrape() },
+            },
+            { host: '127.0.0.1', port: 0 },
+          ),
+        );
+      }
+      statuses = [{ cluster: 'prod', role: 'leader' }];
+      const [up, down] = await Promise.all(servers.map((s) => scrape(s.url)));
+      expect(total(up, 'flannel_ops_redis_up')).toBe(1);
+      expect(total(down, 'flannel_ops_redis_up')).toBe(0);
+      expect(total(up, 'flannel_ops_cluster_leader', { cluster: 'prod' })).toBe(1);
+      const post = await fetch(`${servers[0]!.url}/metrics`, { method: 'POST' });
+      expect(post.status).toBe(405);
+      expect(post.headers.get('allow')).toBe('GET');
+      await post.body?.cancel();
+    } finally {
+      for (const s of servers) await s.close();
+    }
+  });
+
+  it('passes every method and sub-path of a mount to its handler, and nothing beside it', async () => {
+    const seen: string[] = [];
+    const mounted = await startHealthServer(
+      {
+        redis,
+        lifecycle: () => lifecycle,
+        statuses: () => statuses,
+        secrets: [],
+        mounts: [
+          {
+            path: '/admin/queues',
+            handler: (req, res) => {
+              seen.push(`${req.method} ${req.url}`);
+              res.writeHead(204).end();
+            },
+          },
+        ],
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+    try {
+      expect((await fetch(`${mounted.url}/admin/queues`)).status).toBe(204);
+      expect((await fetch(`${mounted.url}/admin/queues/api/queues?x=1`, { method: 'PUT' })).status).toBe(204);
+      const beside = await fetch(`${mounted.url}/admin/queuesX`);
+      expect(beside.status).toBe(404);
+      await beside.body?.cancel();
+      expect(seen).toEqual(['GET /admin/queues', 'PUT /admin/queues/api/queues?x=1']);
+    } finally {
+      await mounted.close();
+    }
   });
 });

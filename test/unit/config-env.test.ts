@@ -34,7 +34,7 @@ describe('loadEnv', () => {
       redisDb: 0,
       redisStartupTimeoutMs: 60_000,
       logLevel: 'info',
-      logFormat: 'json',
+      logFormat: 'auto',
       clustersFile: './clusters.yaml',
       runbooksDir: './runbooks',
       probeImage: 'busybox:1.36',

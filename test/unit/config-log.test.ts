@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { configureLoggingFromEnv, loadEnv } from '../../src/config/env.js';
-import { configureLogging, createLogger, log, redact, type LoggerOptions } from '../../src/util/log.js';
+import {
+  configureLogging,
+  createLogger,
+  log,
+  redact,
+  resolveLogFormat,
+  type LoggerOptions,
+} from '../../src/util/log.js';
 
 const BOT = 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp';
 const APP = 'xapp-1-A0123456789-1234567890123-abcdef0123456789';
@@ -100,6 +107,38 @@ describe('logger', () => {
     a.self = a;
     logger.info('cycle', { a });
     expect(JSON.parse(lines[0]).a).toEqual({ name: 'a', self: '[Circular]' });
+  });
+
+  it('pretty-prints through pino-pretty, redacted, with cluster text made inert for a terminal', () => {
+    const { logger, lines } = capture({ format: 'pretty' });
+    const hostile = 'web-\u001b[2J\u001b]0;pwned\u0007-x\nFAKE 03:04:05 INFO forged line';
+    logger
+      .child({ module: 'detect' })
+      .warn(`pod ${hostile} stuck`, { pod: hostile, token: BOT, note: `via ${BOT}` });
+    const out = lines.join('\n');
+    expect(out).toContain('WARN');
+    expect(out).toContain(
+      'pod web-\\u001B[2J\\u001B]0;pwned\\u0007-x\\u000AFAKE 03:04:05 INFO forged line stuck',
+    );
+    expect(out).toMatch(/module: "detect"/);
+    expect(out).not.toContain(BOT);
+    expect(out).toContain('xoxb-[REDACTED]');
+    expect(out).not.toContain('\u001b');
+    expect(out).not.toMatch(/^FAKE/m);
+  });
+
+  it('escapes C1, bidi and zero-width characters in JSON lines too', () => {
+    const { logger, lines } = capture();
+    logger.info('name', { pod: 'a\u202Eb\u009Bc\u200Bd' });
+    expect(lines[0]).not.toMatch(/[\u202E\u009B\u200B]/);
+    expect(JSON.parse(lines[0]).pod).toBe('a\u202Eb\u009Bc\u200Bd');
+  });
+
+  it('LOG_FORMAT=auto means pretty on a terminal and JSON otherwise', () => {
+    expect(resolveLogFormat('auto', true)).toBe('pretty');
+    expect(resolveLogFormat('auto', false)).toBe('json');
+    expect(resolveLogFormat('plain', true)).toBe('plain');
+    expect(resolveLogFormat('json', true)).toBe('json');
   });
 
   it('redact() is usable on its own', () => {

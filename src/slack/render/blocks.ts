@@ -3,6 +3,18 @@
  * ≤50 blocks, section text ≤3000, fields ≤10 × ≤2000, button text ≤75, value ≤2000, and an
  * undocumented ~13k total that we keep under MAX_MESSAGE_CHARS.
  */
+import type {
+  ActionsBlock,
+  Button,
+  Confirmation,
+  ContextBlock,
+  DividerBlock,
+  HeaderBlock,
+  KnownBlock,
+  MrkdwnElement,
+  PlainTextElement,
+  SectionBlock,
+} from '@slack/types';
 import { truncate } from '../mrkdwn.js';
 
 export const MAX_BLOCKS = 50;
@@ -18,32 +30,17 @@ export const MAX_MESSAGE_CHARS = 12_000;
 /** The notification fallback `text`; Slack cuts at 40k, people read the first line. */
 export const MAX_FALLBACK_TEXT = 3000;
 
-export interface TextObject {
-  type: 'mrkdwn' | 'plain_text';
-  text: string;
-  emoji?: boolean;
-}
-export interface ConfirmDialog {
-  title: TextObject;
-  text: TextObject;
-  confirm: TextObject;
-  deny: TextObject;
-  style?: 'primary' | 'danger';
-}
-export interface ButtonElement {
-  type: 'button';
-  text: TextObject;
-  action_id: string;
-  value?: string;
-  style?: 'primary' | 'danger';
-  confirm?: ConfirmDialog;
-}
-export type Block =
-  | { type: 'section'; text?: TextObject; fields?: TextObject[]; block_id?: string }
-  | { type: 'header'; text: TextObject }
-  | { type: 'context'; elements: TextObject[] }
-  | { type: 'divider' }
-  | { type: 'actions'; elements: ButtonElement[]; block_id?: string };
+/** Block Kit's own types (@slack/types): the subset the bot builds. */
+export type TextObject = MrkdwnElement | PlainTextElement;
+export type ConfirmDialog = Confirmation;
+export type ButtonElement = Button;
+/** An actions block of buttons only (the bot offers no other interactive element). */
+export type ButtonsBlock = Omit<ActionsBlock, 'elements'> & { elements: Button[] };
+/** Every block the bot sends. */
+export type Block = SectionBlock | HeaderBlock | ContextBlock | DividerBlock | ButtonsBlock;
+/** Compile-time check that each of them is a block Block Kit knows (a KnownBlock of @slack/types). */
+type KnownBlocksOnly<T extends KnownBlock> = T;
+export type SentBlock = KnownBlocksOnly<Block>;
 
 /** A Slack message body (chat.postMessage / chat.update / response_url). */
 export interface SlackMessage {
