@@ -17,7 +17,8 @@ import { kubeConfigForCluster } from '../kube/kubeconfig.js';
 import type { Runbook } from '../runbooks/load.js';
 import { IncidentLifecycle } from '../lifecycle/coordinator.js';
 import { RedisStreamSink } from '../lifecycle/event-stream.js';
-import { BackupStore } from '../remediations/backups.js';
+import { backupFlannelNow, BackupStore, DEFAULT_BACKUPS_KEPT } from '../remediations/backups.js';
+import { ClusterSchedules } from '../lifecycle/schedules.js';
 import { SlackDirectory } from '../slack/directory.js';
 import { registerActions } from '../slack/listeners/actions.js';
 import { registerCommands } from '../slack/listeners/commands.js';
@@ -69,6 +70,8 @@ export interface BotConfig {
     probeDeadlineSeconds?: number;
   };
   lifecycle?: { reconcileIntervalMs?: number; verifyIntervalMs?: number; now?: () => number };
+  /** Tests: every configured schedule runs every this many ms instead of its cron expression. */
+  schedules?: { everyMs?: number };
 }
 
 export interface Bot {
@@ -177,6 +180,8 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     });
     closers.push(() => outbox.close());
     health.slackPauses = () => outbox.pauses();
+    const keepOf = (c: string) => clusters.find((x) => x.name === c)?.backups.keep ?? DEFAULT_BACKUPS_KEPT;
+    const backups = new BackupStore(redis, prefix, keepOf);
     const lifecycle = new IncidentLifecycle({
       redis,
       bullConnection,
@@ -188,7 +193,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       clients: kubeClientsFactory(clusters),
       nodeActions: { namespace: env.probeNamespace, image: env.probeImage },
       directory: new SlackDirectory(client),
-      backups: new BackupStore(redis, prefix),
+      backups,
       onClick: metrics.click,
       ...config.lifecycle,
     });
@@ -212,6 +217,18 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     await diagnosis.waitUntilReady();
     await outbox.start();
     await lifecycle.start();
+    // clusters.yaml `schedule:` and `backups.schedule`: BullMQ job schedulers, each run done by one replica.
+    const kube = kubeClientsFactory(clusters);
+    const schedules = new ClusterSchedules({
+      bullConnection,
+      prefix,
+      clusters,
+      lifecycle,
+      backup: (c) => backupFlannelNow(kube(c), backups, c, 'scheduled backup'),
+      ...(config.schedules?.everyMs && { everyMs: config.schedules.everyMs }),
+    });
+    closers.push(() => schedules.close());
+    await schedules.start();
 
     watch = new WatchService({
       clusters,

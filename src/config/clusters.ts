@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { ConfigError, zodIssuesToProblems } from './issues.js';
@@ -158,6 +159,47 @@ const verificationSchema = z
   })
   .prefault({});
 
+/** Runs scheduled more often than this would load the cluster (probe pods) and Redis for little gain. */
+const MIN_SCHEDULE_MINUTES = 5;
+
+/**
+ * A cron expression (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first; aliases like
+ * `@daily`), evaluated in UTC, whose runs are at least MIN_SCHEDULE_MINUTES apart.
+ */
+const cronSchedule = z
+  .string()
+  .trim()
+  .min(1)
+  .superRefine((value, ctx) => {
+    let times: number[];
+    try {
+      const it = CronExpressionParser.parse(value, { tz: 'UTC' });
+      times = Array.from({ length: 12 }, () => it.next().getTime());
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a cron expression like "*/30 * * * *" (minute hour day-of-month month day-of-week, UTC), got "${value}": ${(err as Error).message}`,
+      });
+      return;
+    }
+    const gap = Math.min(...times.slice(1).map((t, i) => t - times[i]));
+    if (gap < MIN_SCHEDULE_MINUTES * 60_000) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" runs every ${Math.round(gap / 1000)} s; runs must be at least ${MIN_SCHEDULE_MINUTES} minutes apart`,
+      });
+    }
+  });
+
+const backupsSchema = z
+  .strictObject({
+    /** When to back up kube-flannel-cfg and the Flannel DaemonSet (cron, UTC), or `off`. Before every change regardless. */
+    schedule: z.union([z.literal('off'), cronSchedule]).default('0 3 * * *'),
+    /** Backups kept per cluster (the oldest go first). */
+    keep: z.number().int().min(1).max(1000).default(20),
+  })
+  .prefault({});
+
 const clusterSchema = z
   .strictObject({
     name: clusterName,
@@ -172,6 +214,9 @@ const clusterSchema = z
     limits: limitsSchema,
     remediation: remediationSchema,
     verification: verificationSchema,
+    /** A scheduled diagnosis (cron, UTC) that posts to the channel only when something is wrong. Default: none. */
+    schedule: cronSchedule.optional(),
+    backups: backupsSchema,
   })
   .superRefine(
     (cluster, ctx) => {
@@ -220,6 +265,7 @@ export type ApprovalPolicy = ClusterEntry['approvals'];
 export type RemediationLimits = ClusterEntry['remediation'];
 export type PagingPolicy = ClusterEntry['paging'];
 export type NotifyTargets = PagingPolicy['notify'];
+export type BackupPolicy = ClusterEntry['backups'];
 
 export interface ClusterConfig extends Omit<ClusterEntry, 'kubeconfig'> {
   /** Absolute path of the kubeconfig file; undefined means in-cluster (service account). */

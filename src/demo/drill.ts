@@ -148,7 +148,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       if (!current) throw new Error('the incident root message disappeared');
       const thread = [current, ...current.replies];
       if (result.named === undefined) {
-        const named = namedCause(current.replies);
+        // The verdict reply, or the root's verdict line (the root can be re-rendered before the reply lands).
+        const named = namedCause([...current.replies, current]);
         if (named !== undefined) {
           result.named = named;
           result.verdictMs = since();
@@ -181,7 +182,6 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       }
       result.planVersions = versions.size;
       if (!clickedNow && /Needs a person/.test(current.text)) {
-        if (result.named === undefined) result.named = namedCause(thread);
         return finish('needs-person');
       }
       await sleep(POLL_MS);

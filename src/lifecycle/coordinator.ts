@@ -15,7 +15,7 @@
 import { type Job, Queue, Worker, DelayedError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ClusterConfig, NotifyTargets } from '../config/clusters.js';
-import { newDiagnosisId } from '../diagnosis/ids.js';
+import { newDiagnosisId, stableDiagnosisId } from '../diagnosis/ids.js';
 import type { DiagnosisRequest } from '../diagnosis/service.js';
 import type { Diagnosis, DiagnosisProgress } from '../diagnosis/types.js';
 import {
@@ -290,6 +290,29 @@ export class IncidentLifecycle {
       ...(req.node && { node: req.node }),
       reportTo: cluster.reports,
     });
+  }
+
+  /**
+   * A scheduled diagnosis (clusters.yaml `schedule:`). `runKey` names the run (the scheduler's job id), so a
+   * retried job starts it once. Nothing is posted while it runs; its settle job posts to the cluster's channel
+   * only when something is wrong (see settleScheduled).
+   */
+  async scheduledDiagnosis(clusterName: string, runKey: string): Promise<void> {
+    const cluster = this.cluster(clusterName);
+    if (!cluster) return;
+    const id = stableDiagnosisId(cluster.name, `scheduled-${runKey}`);
+    const data: SettleJob = { diagnosisId: id, purpose: 'scheduled', cluster: cluster.name };
+    try {
+      await this.opts.diagnosis.start({
+        cluster: cluster.name,
+        id,
+        purpose: 'scheduled',
+        requestedBy: 'schedule',
+        then: this.settleJob(data),
+      });
+    } catch (err) {
+      await this.diagnosisFailed(data, (err as Error)?.message ?? String(err));
+    }
   }
 
   /** A button click: the opaque id says what it was for. */
@@ -711,6 +734,7 @@ export class IncidentLifecycle {
   }
 
   private async settleFrom(data: SettleJob, d: Diagnosis): Promise<void> {
+    if (data.purpose === 'scheduled') return this.settleScheduled(d);
     if (data.purpose === 'report') {
       await this.opts.redis.del(`${this.opts.prefix}:report-running:${data.cluster}:${data.node ?? '*'}`);
       await this.emit({
@@ -736,7 +760,33 @@ export class IncidentLifecycle {
     await this.offerPlan(incident, d, expected, `diagnosis: ${d.causes[0]?.id ?? 'problems found'}`);
   }
 
+  /**
+   * A scheduled diagnosis posts only news: something wrong that was not already posted by the last scheduled
+   * run within a day (a healthy run forgets it), and nothing while an incident thread covers the cluster.
+   */
+  private async settleScheduled(d: Diagnosis): Promise<void> {
+    const key = `${this.opts.prefix}:scheduled-finding:${d.cluster}`;
+    if (d.healthy) {
+      await this.opts.redis.del(key);
+      return;
+    }
+    const [active] = await this.opts.store.list({ cluster: d.cluster, state: 'active', limit: 1 });
+    if (active) return;
+    const finding = d.causes.map((c) => c.id).join(',') || 'problems found';
+    if (!(await this.scheduledNews(d.cluster, finding))) return;
+    await this.emit({ type: 'diagnosis-done', diagnosis: d, purpose: 'scheduled' });
+  }
+
+  /** Records the finding of a scheduled run; true when it differs from the last one posted (within a day). */
+  private async scheduledNews(cluster: string, finding: string): Promise<boolean> {
+    const key = `${this.opts.prefix}:scheduled-finding:${cluster}`;
+    const previous = await this.opts.redis.set(key, finding, 'EX', 86_400, 'GET');
+    return previous !== finding;
+  }
+
   private async diagnosisFailed(data: SettleJob, reason: string): Promise<void> {
+    if (data.purpose === 'scheduled' && !(await this.scheduledNews(data.cluster, 'could not diagnose')))
+      return;
     if (data.purpose === 'report') {
       await this.opts.redis.del(`${this.opts.prefix}:report-running:${data.cluster}:${data.node ?? '*'}`);
     }

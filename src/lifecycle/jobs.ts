@@ -13,7 +13,7 @@ export const LIFECYCLE_QUEUE = 'lifecycle';
 
 export const settleJobSchema = z.object({
   diagnosisId: z.string(),
-  purpose: z.enum(['incident', 'verification', 'report']),
+  purpose: z.enum(['incident', 'verification', 'report', 'scheduled']),
   cluster: z.string(),
   incidentId: z.string().optional(),
   requestedBy: z.string().optional(),

@@ -8,7 +8,7 @@ import type { Incident } from '../incidents/types.js';
 import type { Preview } from '../remediations/types.js';
 
 /** Why a diagnosis runs, and therefore what its result settles. */
-export type DiagnosisPurpose = 'incident' | 'verification' | 'report';
+export type DiagnosisPurpose = 'incident' | 'verification' | 'report' | 'scheduled';
 
 /** The diagnosis an incident is waiting for (stored on the incident as extra `diagnosisRun`). */
 export interface DiagnosisRun {

@@ -86,6 +86,9 @@ export class SlackThreadSink implements LifecycleSink {
       case 'diagnosis-failed': {
         const where = await this.where(e.cluster, e.diagnosisId, e.purpose, e.incidentId, e.requestedBy);
         if (!where) return;
+        // A scheduled diagnosis posts nothing until it has news: its root comes first, with the news.
+        if (e.purpose === 'scheduled')
+          await this.reportRoot(e.cluster, e.diagnosisId, undefined, undefined, 'failed', undefined, true);
         const rerunId = await this.rerunButton(e.cluster, e.incidentId);
         await this.opts.outbox.upsert(verdictKey(e.diagnosisId), {
           channel: where.channel,
@@ -201,6 +204,8 @@ export class SlackThreadSink implements LifecycleSink {
   private async done(d: Diagnosis, purpose: string, node?: string): Promise<void> {
     const where = await this.where(d.cluster, d.id, purpose, d.incidentId, d.requestedBy);
     if (!where) return;
+    if (purpose === 'scheduled')
+      await this.reportRoot(d.cluster, d.id, undefined, undefined, 'done', d.healthy, true);
     await this.opts.outbox.upsert(checksKey(d.id), {
       channel: where.channel,
       thread: { key: where.threadKey },
@@ -222,7 +227,11 @@ export class SlackThreadSink implements LifecycleSink {
       thread: { key: where.threadKey },
       final: true,
       after: checksKey(d.id),
-      ...renderVerdict(d, { rerunId, listPlan: purpose === 'report', evidenceIds }),
+      ...renderVerdict(d, {
+        rerunId,
+        listPlan: purpose === 'report' || purpose === 'scheduled',
+        evidenceIds,
+      }),
     });
     if (purpose === 'report') await this.reportRoot(d.cluster, d.id, d.requestedBy, node, 'done', d.healthy);
   }
@@ -234,13 +243,21 @@ export class SlackThreadSink implements LifecycleSink {
     node: string | undefined,
     state: 'running' | 'done' | 'failed',
     healthy?: boolean,
+    scheduled?: boolean,
   ): Promise<void> {
     const channel = await this.reportChannel(cluster, requestedBy);
     if (!channel) return;
     await this.opts.outbox.upsert(reportRootKey(diagnosisId), {
       channel,
       ...(state === 'running' ? { seq: 0 } : { final: true }),
-      ...renderDiagnoseRequest({ cluster, requestedBy: requestedBy ?? 'someone', node, state, healthy }),
+      ...renderDiagnoseRequest({
+        cluster,
+        requestedBy: requestedBy ?? 'someone',
+        node,
+        state,
+        healthy,
+        ...(scheduled && { scheduled }),
+      }),
     });
   }
 
@@ -270,8 +287,9 @@ export class SlackThreadSink implements LifecycleSink {
       const channel = this.channelOf(cluster);
       return channel ? { channel, threadKey: incidentRootKey(incidentId) } : undefined;
     }
-    if (purpose !== 'report') return undefined;
-    const channel = await this.reportChannel(cluster, requestedBy);
+    if (purpose !== 'report' && purpose !== 'scheduled') return undefined;
+    // A scheduled diagnosis has nobody to DM: it goes to the cluster's channel.
+    const channel = await this.reportChannel(cluster, purpose === 'scheduled' ? undefined : requestedBy);
     return channel ? { channel, threadKey: reportRootKey(diagnosisId) } : undefined;
   }
 

@@ -60,6 +60,7 @@ describe('loadClustersFile', () => {
         limits: { diagnosesPerUserPerMinute: 3, diagnosesPerClusterPerMinute: 6 },
         remediation: { maxPodDeletes: 20, probeConcurrency: 10 },
         verification: { quietPeriodSeconds: 60 },
+        backups: { schedule: '0 3 * * *', keep: 20 },
         source: { file, index: 0 },
       },
     ]);
@@ -245,5 +246,49 @@ describe('parseClustersConfig and findCluster', () => {
     expect(() => parseClustersConfig({ clusters: [{ name: 'demo' }] })).toThrow(
       /clusters\[0\]\.channel: required/,
     );
+  });
+});
+
+describe('schedules and backups in clusters.yaml', () => {
+  it('accepts a diagnosis schedule, a backup schedule or `off`, and a kept count', () => {
+    const file = write(
+      'schedules.yaml',
+      `clusters:
+  - name: prod
+    channel: C0123PROD
+    schedule: "*/30 * * * *"
+    backups: { schedule: "@daily", keep: 5 }
+  - name: staging
+    channel: C0123STAGE
+    backups: { schedule: "off" }
+`,
+    );
+    const [prod, staging] = loadClustersFile(file).clusters;
+    expect(prod.schedule).toBe('*/30 * * * *');
+    expect(prod.backups).toEqual({ schedule: '@daily', keep: 5 });
+    expect(staging.schedule).toBeUndefined();
+    expect(staging.backups).toEqual({ schedule: 'off', keep: 20 });
+  });
+
+  it('names file, line and field of a bad cron expression, a too-frequent one and a bad count', () => {
+    const file = write(
+      'bad-schedules.yaml',
+      `clusters:
+  - name: prod
+    channel: C0123PROD
+    schedule: "every day"
+    backups: { schedule: "* * * * *", keep: 0 }
+`,
+    );
+    const problems = problemsOf(file);
+    const byField = Object.fromEntries(problems.map((p) => [p.field, p]));
+    expect(byField['clusters[0].schedule']).toMatchObject({ file, line: 4 });
+    expect(byField['clusters[0].schedule'].message).toMatch(
+      /must be a cron expression like "\*\/30 \* \* \* \*".*got "every day"/,
+    );
+    expect(byField['clusters[0].backups.schedule'].message).toMatch(
+      /"\* \* \* \* \*" runs every 60 s; runs must be at least 5 minutes apart/,
+    );
+    expect(byField['clusters[0].backups.keep'].message).toMatch(/>=1|at least 1|too small/i);
   });
 });

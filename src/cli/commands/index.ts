@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBackup } from './backup.js';
 import { registerBench } from './bench.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerDemo } from './demo.js';
@@ -26,6 +27,7 @@ export const commands: RegisterCommand[] = [
   registerDiagnose,
   registerPreflight,
   registerDrill,
+  registerBackup,
   registerCheckConfig,
   registerSim,
   registerSlackEmulator,

@@ -120,6 +120,8 @@ export function renderDiagnoseRequest(input: {
   node?: string;
   state: 'running' | 'done' | 'failed';
   healthy?: boolean;
+  /** Started by clusters.yaml `schedule:` rather than a person. */
+  scheduled?: boolean;
 }): SlackMessage {
   const emoji =
     input.state === 'running'
@@ -138,6 +140,11 @@ export function renderDiagnoseRequest(input: {
           ? 'no problem found'
           : 'problems found (see thread)';
   const node = input.node ? ` node ${bold(input.node)}` : '';
-  const text = `${emoji} Diagnosis of cluster ${bold(input.cluster)}${node} requested by ${mention(input.requestedBy)}: ${status}`;
-  return fitMessage(`Diagnosis of ${escapeMrkdwn(input.cluster)}: ${status}`, [section(text)]);
+  const text = input.scheduled
+    ? `${emoji} Scheduled diagnosis of cluster ${bold(input.cluster)}: ${status}`
+    : `${emoji} Diagnosis of cluster ${bold(input.cluster)}${node} requested by ${mention(input.requestedBy)}: ${status}`;
+  return fitMessage(
+    `${input.scheduled ? 'Scheduled diagnosis' : 'Diagnosis'} of ${escapeMrkdwn(input.cluster)}: ${status}`,
+    [section(text)],
+  );
 }
