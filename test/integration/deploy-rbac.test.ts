@@ -4,7 +4,9 @@
  * RBAC that overlays/watched-cluster grants a hub in every cluster it watches)
  * are loaded into the Kubernetes simulator with RBAC enforced, and the bot's own code paths (event
  * watch, full diagnosis with probe pods) run with the flannel-ops ServiceAccount's token and nothing
- * else. The same token is refused everything the bot does not need.
+ * else. The same token is refused everything the bot does not need. The remediation grants
+ * (components/remediation) are proven on their own: without them the bot is read-only (a, b, c); with them
+ * each remediation action runs with the token, and the token still cannot write anything else (d).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
@@ -28,6 +30,11 @@ import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
 import { kubeconfigYaml, startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
 import type { KubeObject, StoreChange } from '../../src/sim/kube/store.js';
 import { WatchService, type ClusterWatchStatus } from '../../src/watch/watch-service.js';
+import { BackupStore } from '../../src/remediations/backups.js';
+import type { ActionId } from '../../src/remediations/catalog.js';
+import { nodeScriptRunner } from '../../src/remediations/node-pod.js';
+import { getAction } from '../../src/remediations/registry.js';
+import type { ActionContext } from '../../src/remediations/types.js';
 import { waitFor } from '../helpers/wait.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
@@ -39,6 +46,8 @@ const BOT_USER = `system:serviceaccount:${BOT_NAMESPACE}:${BOT_SERVICE_ACCOUNT}`
 /** deploy/base/config/bot.env's FLANNEL_OPS_PROBE_NAMESPACE: the only namespace where the bot may write (pods). */
 const PROBE_NAMESPACE = 'flannel-ops-probes';
 const PROBE_LABEL = 'app.kubernetes.io/name=flannel-ops-probe';
+/** components/remediation's ClusterRole and binding. */
+const REMEDIATE = 'flannel-ops-remediate';
 const RBAC_KINDS = new Set([
   'Namespace',
   'ServiceAccount',
@@ -90,8 +99,10 @@ function renderedOf(kind: string, name?: string): KubeObject[] {
  * plus a token Secret for the ServiceAccount (what the kubelet's projected token is in a real cluster).
  * Returns a kubeconfig that authenticates with that token only.
  */
-function installBotIdentity(sim: Simulator, name: string): string {
-  const objects = rendered.filter((o) => RBAC_KINDS.has(o.kind));
+function installBotIdentity(sim: Simulator, name: string, opts: { remediation?: boolean } = {}): string {
+  const objects = rendered.filter(
+    (o) => RBAC_KINDS.has(o.kind) && (opts.remediation || o.metadata.name !== REMEDIATE),
+  );
   const order = [...RBAC_KINDS];
   objects.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   for (const o of objects) sim.store.create(o);
@@ -162,7 +173,7 @@ afterAll(async () => {
 });
 
 describe('the rendered base', () => {
-  it('grants read-only cluster-wide access, and pod create/delete only in the probe namespace', () => {
+  it('grants read-only cluster-wide access, and pod create/delete only in the probe namespace (remediation aside)', () => {
     const writes = [
       'create',
       'update',
@@ -173,7 +184,7 @@ describe('the rendered base', () => {
       'bind',
       'impersonate',
     ];
-    for (const role of renderedOf('ClusterRole')) {
+    for (const role of renderedOf('ClusterRole').filter((r) => r.metadata.name !== REMEDIATE)) {
       const rules = role.rules as Array<{ resources: string[]; verbs: string[] }>;
       for (const rule of rules) {
         expect({
@@ -196,6 +207,51 @@ describe('the rendered base', () => {
         { kind: 'ServiceAccount', name: BOT_SERVICE_ACCOUNT, namespace: BOT_NAMESPACE },
       ]);
     }
+  });
+
+  it("grants remediation writes only on pods, node cordons and Flannel's own objects by name, with no escalate", () => {
+    const [role] = renderedOf('ClusterRole', REMEDIATE);
+    const rules = role.rules as Array<{
+      apiGroups: string[];
+      resources: string[];
+      verbs: string[];
+      resourceNames?: string[];
+    }>;
+    const writes = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+    for (const rule of rules) {
+      const where = { groups: rule.apiGroups, resources: rule.resources };
+      // Never a wildcard, never Secrets, never a way around RBAC.
+      expect({ ...where, wild: [...rule.verbs, ...rule.resources, ...rule.apiGroups].includes('*') }).toEqual(
+        {
+          ...where,
+          wild: false,
+        },
+      );
+      expect({ ...where, secrets: rule.resources.some((r) => r.startsWith('secrets')) }).toEqual({
+        ...where,
+        secrets: false,
+      });
+      expect({ ...where, verbs: rule.verbs.filter((v) => ['escalate', 'impersonate'].includes(v)) }).toEqual({
+        ...where,
+        verbs: [],
+      });
+      // `bind` only of Flannel's own ClusterRole (whose content the bot cannot widen: no escalate).
+      if (rule.verbs.includes('bind'))
+        expect(rule).toEqual({
+          apiGroups: ['rbac.authorization.k8s.io'],
+          resources: ['clusterroles'],
+          resourceNames: ['flannel'],
+          verbs: ['bind'],
+        });
+      const written = rule.verbs.filter((v) => writes.includes(v));
+      if (written.length === 0 || rule.resourceNames?.length) continue;
+      // Unnamed writes: deleting pods (stuck ones anywhere, Flannel's), patching nodes (cordon) and their status
+      // (held because Flannel's own ClusterRole grants it).
+      const unnamed = rule.resources.map((r) => `${r}:${written.join(',')}`);
+      for (const u of unnamed) expect(['pods:delete', 'nodes:patch', 'nodes/status:patch']).toContain(u);
+    }
+    const [binding] = renderedOf('ClusterRoleBinding', REMEDIATE);
+    expect(binding.roleRef).toMatchObject({ kind: 'ClusterRole', name: REMEDIATE });
   });
 
   it('ships a clusters file and an environment the bot accepts, wired into the Deployment', () => {
@@ -444,6 +500,216 @@ describe.each(['flannel-missing', 'ipam-leak', 'flannel-crashloop'])(
     });
   },
 );
+
+describe('(d) remediation with only the bot service account, remediation grants included', () => {
+  const cluster = 'deploy-remediate';
+  let sim: Simulator;
+  let kube: ReturnType<ReturnType<typeof kubeClientsFactory>>;
+  let ctxFor: (params?: Record<string, unknown>, node?: string) => ActionContext;
+
+  beforeAll(async () => {
+    sim = await startSimulator({
+      scenario: 'flannel-missing',
+      port: 0,
+      rbac: true,
+      retryIntervalMs: 500,
+      startDelayMs: 10,
+      onError: () => undefined,
+    });
+    cleanups.push(() => sim.stop());
+    await sim.settle();
+    const entry = clusterEntry(cluster, installBotIdentity(sim, cluster, { remediation: true }));
+    const clients = kubeClientsFactory([entry]);
+    kube = clients(cluster);
+    const nodeScripts = nodeScriptRunner(
+      clients,
+      { namespace: PROBE_NAMESPACE, image: 'busybox:1.36' },
+      cluster,
+    );
+    const backups = new BackupStore(redis, PREFIX);
+    ctxFor = (params = {}, node) => ({
+      cluster,
+      kube,
+      params,
+      limits: { maxPodDeletes: 50 },
+      nodeScripts,
+      backups,
+      runId: `r${randomUUID().slice(0, 8)}`,
+      ...(node && { node }),
+    });
+  }, 60_000);
+
+  /** preview, execute and verify (polled) as the lifecycle executor runs an approved step. */
+  async function runStep(id: ActionId, ctx: ActionContext) {
+    const action = getAction(id);
+    const preview = await action.preview(ctx);
+    expect({ id, blockers: preview.blockers ?? [] }).toEqual({ id, blockers: [] });
+    const result = await action.execute(ctx, preview);
+    expect({ id, outcome: result.outcome, lines: result.lines }).toEqual({
+      id,
+      outcome: 'done',
+      lines: result.lines,
+    });
+    await waitFor(`${id} to verify`, async () => (await action.verify(ctx, preview, result)).ok, {
+      timeoutMs: 60_000,
+      intervalMs: 300,
+    });
+    return { preview, result };
+  }
+
+  it('runs every API action and a node action with the token, and heals the cluster', async () => {
+    const nodes = sim.store.list('Node').map((n) => n.metadata.name);
+    const stuckBefore = sim.store
+      .list('Pod', { fieldSelector: 'status.phase=Pending' })
+      .filter((p) => p.metadata.ownerReferences?.length);
+    expect(stuckBefore.length).toBeGreaterThan(0);
+
+    // Controller-owned pods stuck anywhere (delete-stuck-pods).
+    await runStep('delete-stuck-pods', ctxFor({ nodes }));
+    for (const p of stuckBefore)
+      expect(sim.store.get('Pod', p.metadata.namespace, p.metadata.name)?.metadata.uid).not.toBe(
+        p.metadata.uid,
+      );
+
+    // Flannel's objects, server-side applied (the namespace, RBAC, ConfigMap and DaemonSet are all created).
+    await runStep('reapply-flannel-manifest', ctxFor());
+    expect(sim.store.get('ClusterRole', undefined, 'flannel')).toBeDefined();
+    expect(sim.store.get('ClusterRoleBinding', undefined, 'flannel')).toBeDefined();
+    expect(sim.store.get('DaemonSet', 'kube-flannel', 'kube-flannel-ds')).toBeDefined();
+
+    // A Flannel pod restarted, a node cordoned and uncordoned, kubelet restarted through an action pod.
+    const node = nodes[1];
+    await runStep('restart-flannel-pod', ctxFor({}, node));
+    await runStep('cordon-node', ctxFor({}, node));
+    expect(sim.store.get('Node', undefined, node)?.spec).toMatchObject({ unschedulable: true });
+    await runStep('uncordon-node', ctxFor({}, node));
+    expect(
+      (sim.store.get('Node', undefined, node)?.spec as { unschedulable?: boolean }).unschedulable,
+    ).not.toBe(true);
+    const actionPods: string[] = [];
+    const unsubscribe = sim.store.subscribe((change: StoreChange) => {
+      if (
+        change.type === 'ADDED' &&
+        change.object.kind === 'Pod' &&
+        change.object.metadata.name.startsWith('flannel-ops-action-')
+      )
+        actionPods.push(`${change.object.metadata.namespace}/${change.object.metadata.name}`);
+    });
+    try {
+      await runStep('restart-kubelet', ctxFor({}, node));
+    } finally {
+      unsubscribe();
+    }
+    expect(actionPods).toEqual([expect.stringMatching(new RegExp(`^${PROBE_NAMESPACE}/`))]);
+  }, 180_000);
+
+  it('still cannot write anything else: other objects, other names, or a Flannel role with more in it', async () => {
+    const bot = kube;
+    const [deployment] = sim.store.list('Deployment');
+    sim.store.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'coredns', namespace: 'kube-system' },
+      data: { Corefile: '.:53 {}' },
+    });
+    sim.store.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'cluster-admin' },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    });
+    const apply = (body: object) =>
+      bot.objects.patch(
+        body as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        'flannel-ops',
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      );
+    const podBody = (namespace: string): k8s.V1Pod => ({
+      metadata: { name: 'not-a-probe', namespace },
+      spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+    });
+    const attempts = {
+      deleteDeployment: await forbidden(
+        bot.apps.deleteNamespacedDeployment({
+          name: deployment?.metadata.name ?? 'web',
+          namespace: deployment?.metadata.namespace ?? 'default',
+        }),
+      ),
+      createPodInKubeSystem: await forbidden(
+        bot.core.createNamespacedPod({ namespace: 'kube-system', body: podBody('kube-system') }),
+      ),
+      readSecrets: await forbidden(bot.core.listSecretForAllNamespaces()),
+      deleteNode: await forbidden(bot.core.deleteNode({ name: sim.store.list('Node')[0].metadata.name })),
+      patchOtherConfigMap: await forbidden(
+        bot.core.patchNamespacedConfigMap(
+          { name: 'coredns', namespace: 'kube-system', body: { data: { Corefile: 'x' } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        ),
+      ),
+      applyOtherDaemonSet: await forbidden(
+        apply({
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          metadata: { name: 'not-flannel', namespace: 'kube-system' },
+          spec: {
+            selector: { matchLabels: { app: 'x' } },
+            template: {
+              metadata: { labels: { app: 'x' } },
+              spec: { containers: [{ name: 'c', image: 'x' }] },
+            },
+          },
+        }),
+      ),
+      applyOtherClusterRole: await forbidden(
+        apply({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: 'not-flannel' },
+          rules: [],
+        }),
+      ),
+      // Flannel's names, but a role granting what the bot does not hold: RBAC escalation prevention.
+      widenFlannelRole: await forbidden(
+        apply({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: 'flannel' },
+          rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }],
+        }),
+      ),
+      bindClusterAdmin: await forbidden(
+        apply({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: 'flannel' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+          subjects: [{ kind: 'ServiceAccount', name: BOT_SERVICE_ACCOUNT, namespace: BOT_NAMESPACE }],
+        }),
+      ),
+    };
+    for (const [what, result] of Object.entries(attempts))
+      expect({ what, code: result.code }).toEqual({ what, code: 403 });
+    expect(attempts.widenFlannelRole.message).toContain(
+      'attempting to grant RBAC permissions not currently held',
+    );
+    expect(attempts.widenFlannelRole.message).toContain('Resources:["secrets"]');
+    expect(attempts.bindClusterAdmin.message).toContain(
+      'attempting to grant RBAC permissions not currently held',
+    );
+    // Nothing changed.
+    expect(
+      (sim.store.get('ConfigMap', 'kube-system', 'coredns')?.data as Record<string, string>).Corefile,
+    ).toBe('.:53 {}');
+    expect(sim.store.get('ClusterRole', undefined, 'flannel')?.rules ?? []).not.toContainEqual(
+      expect.objectContaining({ resources: ['secrets'] }),
+    );
+    const binding = sim.store.get('ClusterRoleBinding', undefined, 'flannel');
+    expect((binding?.roleRef as { name?: string } | undefined)?.name).not.toBe('cluster-admin');
+  }, 60_000);
+});
 
 describe('kubectl apply --server-side of the rendered manifests', () => {
   let sim: Simulator;

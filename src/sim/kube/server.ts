@@ -18,11 +18,13 @@ import {
 } from './api/discovery.js';
 import { type ResourceRequest, handleResource, verbOf } from './api/handlers.js';
 import { sendJson, sendStatus, sendText } from './api/http.js';
-import { type UserInfo, authorize, serviceAccountUser } from './api/rbac.js';
+import { type UserInfo, authorize, escalationDenial, serviceAccountUser } from './api/rbac.js';
 import { rbacState } from './api/rbac-state.js';
 import {
   ApiError,
   forbidden,
+  forbiddenEscalation,
+  notFound,
   injectedFailure,
   internalError,
   pathNotFound,
@@ -280,6 +282,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         name: r.name,
       };
       r.authorize = (other) => authorize(rbacState(store), user, { ...access, verb: other });
+      if (r.resource.group === 'rbac.authorization.k8s.io') {
+        r.admit = (obj) => {
+          const denial = escalationDenial(rbacState(store), user, obj as never);
+          if (denial?.code === 404) throw notFound(denial.plural, r.resource.group, denial.name);
+          if (denial)
+            throw forbiddenEscalation(r.resource.plural, r.resource.group, obj.metadata.name, denial.message);
+        };
+      }
       if (!authorize(rbacState(store), user, access)) {
         throw forbidden(
           user.name,

@@ -33,6 +33,11 @@ export interface ResourceRequest {
    * off or the user is an admin. Used where one request needs a second verb (apply creating an object).
    */
   authorize?: (verb: string) => boolean;
+  /**
+   * Admission of an object about to be written (create, update, patch, apply), for checks that depend on
+   * the user (RBAC escalation prevention); throws the API error. Absent when RBAC is off or for admins.
+   */
+  admit?: (obj: KubeObject) => void;
 }
 
 export interface HandlerDeps {
@@ -291,6 +296,7 @@ async function handleCreate(store: ObjectStore, r: ResourceRequest): Promise<voi
   const obj = normaliseBody(r, body);
   const dryRun = dryRunOf(r.query);
   requireNamespace(store, r);
+  r.admit?.(obj);
   const created = store.create(obj, { dryRun, fieldManager: fieldManagerOf(r) });
   sendObject(r, 201, created);
 }
@@ -323,6 +329,7 @@ async function handleReplace(store: ObjectStore, r: ResourceRequest): Promise<vo
   const current = store.getShared(r.resource, r.namespace, name);
   if (!current) throw notFound(r.resource.plural, r.resource.group, name);
   const next = scopeToEndpoint(r, current, obj);
+  r.admit?.(next);
   const updated = store.update(next, { dryRun: dryRunOf(r.query), fieldManager: fieldManagerOf(r) });
   sendObject(r, 200, updated);
 }
@@ -347,7 +354,9 @@ async function handlePatch(store: ObjectStore, r: ResourceRequest): Promise<void
   if (patched === null || typeof patched !== 'object') throw badRequest('the patch result is not an object');
   const next = normaliseBody(r, { ...(patched as Record<string, unknown>) });
   next.metadata.name = name;
-  const updated = store.update(scopeToEndpoint(r, current, next), {
+  const scoped = scopeToEndpoint(r, current, next);
+  r.admit?.(scoped);
+  const updated = store.update(scoped, {
     dryRun,
     fieldManager: fieldManagerOf(r),
   });
@@ -395,6 +404,7 @@ async function applyPatch(
       force,
       target,
     ) as KubeObject;
+    r.admit?.(merged);
     const created = store.create(merged, { dryRun });
     sendObject(r, 201, created);
     return;
@@ -406,7 +416,9 @@ async function applyPatch(
     force,
     target,
   ) as KubeObject;
-  const updated = store.update(scopeToEndpoint(r, current, merged), { dryRun });
+  const scoped = scopeToEndpoint(r, current, merged);
+  r.admit?.(scoped);
+  const updated = store.update(scoped, { dryRun });
   sendObject(r, 200, updated);
 }
 

@@ -106,3 +106,110 @@ export function authorize(state: RbacState, user: UserInfo, req: AccessRequest):
   }
   return false;
 }
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/** One permission a role grants: a verb on a resource (or subresource), optionally one object by name. */
+interface AtomicRule {
+  group: string;
+  resource: string;
+  verb: string;
+  name?: string;
+}
+
+function atomicRules(rules: PolicyRule[]): AtomicRule[] {
+  const out: AtomicRule[] = [];
+  for (const rule of rules) {
+    const names = rule.resourceNames?.length ? rule.resourceNames : [undefined];
+    for (const group of rule.apiGroups ?? [])
+      for (const resource of rule.resources ?? [])
+        for (const verb of rule.verbs ?? [])
+          for (const name of names) out.push({ group, resource, verb, ...(name !== undefined && { name }) });
+  }
+  return out;
+}
+
+function held(state: RbacState, user: UserInfo, rule: AtomicRule, namespace: string | undefined): boolean {
+  const [resource, subresource] = rule.resource.split('/', 2);
+  return authorize(state, user, {
+    verb: rule.verb,
+    group: rule.group,
+    resource,
+    ...(subresource !== undefined && { subresource }),
+    ...(namespace !== undefined && { namespace }),
+    ...(rule.name !== undefined && { name: rule.name }),
+  });
+}
+
+function describeRule(r: AtomicRule): string {
+  const names = r.name === undefined ? '' : ` ResourceNames:[${JSON.stringify(r.name)}],`;
+  return `{APIGroups:[${JSON.stringify(r.group)}], Resources:[${JSON.stringify(r.resource)}],${names} Verbs:[${JSON.stringify(r.verb)}]}`;
+}
+
+/**
+ * RBAC escalation prevention (kube-apiserver's rbac registry): a user may create or update a Role or
+ * ClusterRole only with permissions they hold themselves, unless they may `escalate` it; and a binding only
+ * to a role whose permissions they hold, unless they may `bind` it. Answers the error (403, or 404 when a
+ * binding's role does not exist and the user may not `bind` it, as the real registry looks the role up),
+ * or undefined when the write is allowed. Rules with nonResourceURLs need `escalate`.
+ */
+export function escalationDenial(
+  state: RbacState,
+  user: UserInfo,
+  obj: {
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    rules?: PolicyRule[];
+    roleRef?: { kind: string; name: string };
+  },
+): { code: 403; message: string } | { code: 404; plural: string; name: string } | undefined {
+  if (user.admin) return undefined;
+  const namespace = obj.kind === 'Role' || obj.kind === 'RoleBinding' ? obj.metadata.namespace : undefined;
+  let rules: PolicyRule[];
+  let plural: string;
+  if (obj.kind === 'ClusterRole' || obj.kind === 'Role') {
+    plural = obj.kind === 'Role' ? 'roles' : 'clusterroles';
+    const mayEscalate = authorize(state, user, {
+      verb: 'escalate',
+      group: RBAC_GROUP,
+      resource: plural,
+      name: obj.metadata.name,
+      ...(namespace !== undefined && { namespace }),
+    });
+    if (mayEscalate) return undefined;
+    rules = obj.rules ?? [];
+  } else if (obj.kind === 'ClusterRoleBinding' || obj.kind === 'RoleBinding') {
+    plural = obj.kind === 'RoleBinding' ? 'rolebindings' : 'clusterrolebindings';
+    const ref = obj.roleRef;
+    if (!ref) return undefined;
+    const rolePlural = ref.kind === 'Role' ? 'roles' : 'clusterroles';
+    const mayBind = authorize(state, user, {
+      verb: 'bind',
+      group: RBAC_GROUP,
+      resource: rolePlural,
+      name: ref.name,
+      ...(ref.kind === 'Role' && namespace !== undefined && { namespace }),
+    });
+    if (mayBind) return undefined;
+    const role =
+      ref.kind === 'Role'
+        ? state.roles.find((r) => r.metadata.name === ref.name && r.metadata.namespace === namespace)
+        : state.clusterRoles.find((r) => r.metadata.name === ref.name);
+    if (!role) return { code: 404, plural: rolePlural, name: ref.name };
+    rules = role.rules ?? [];
+  } else return undefined;
+  const missing = atomicRules(rules).filter((r) => !held(state, user, r, namespace));
+  const nonResource = rules.filter((r) => r.nonResourceURLs?.length);
+  if (missing.length === 0 && nonResource.length === 0) return undefined;
+  const groups = user.groups.map((g) => JSON.stringify(g)).join(' ');
+  const lines = [
+    ...missing.map(describeRule),
+    ...nonResource.map(
+      (r) => `{NonResourceURLs:${JSON.stringify(r.nonResourceURLs)}, Verbs:${JSON.stringify(r.verbs ?? [])}}`,
+    ),
+  ];
+  return {
+    code: 403,
+    message: `${plural}.${RBAC_GROUP} "${obj.metadata.name}" is forbidden: user "${user.name}" (groups=[${groups}]) is attempting to grant RBAC permissions not currently held:\n${lines.join('\n')}`,
+  };
+}

@@ -155,6 +155,11 @@ export function forbiddenCreateOnApply(plural: string, group: string, name: stri
   );
 }
 
+/** A role or binding that would grant permissions its writer does not hold (RBAC escalation prevention). */
+export function forbiddenEscalation(plural: string, group: string, name: string, message: string): ApiError {
+  return new ApiError(403, 'Forbidden', message, details(plural, name, group));
+}
+
 export function internalError(message: string): ApiError {
   return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, {
     causes: [{ message }],
