@@ -19,3 +19,10 @@ export function peakRssMb(pid: number): number {
   const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
   return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : NaN;
 }
+
+/** Current resident set size of a process in MiB (VmRSS). */
+export function currentRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : NaN;
+}

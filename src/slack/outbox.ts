@@ -17,6 +17,7 @@
  *   layer. 5xx and network errors are retried with exponential backoff; jobs and contents persist in
  *   Redis, so a crash loses nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 // @slack/web-api comes with Bolt (not a direct dependency): use Bolt's re-export.
 import { LogLevel as SlackLogLevel, webApi } from '@slack/bolt';
@@ -233,7 +234,55 @@ export class SlackOutbox {
       TAIL_TTL_SECONDS,
     );
     if (lastAt < 0) return; // stale (-1) or a pending job will pick it up (-2)
+    if (lastAt === 0 && !thread && !input.after && this.worker) {
+      await this.postDirectly(key);
+      return;
+    }
     await this.enqueueMessage(key, lastAt > 0 ? Math.max(0, lastAt + this.updateIntervalMs - now) : 0);
+  }
+
+  /**
+   * The first post of a root message (an incident's page): sent from here at once instead of through the
+   * queue, which would add a job round trip and a worker wake-up before the page. It keeps the queue's
+   * guarantees: a backstop job is queued beside it (delayed by `backoffMs`) and removed once the post is
+   * committed; if this attempt failed or the process died, that job retries it (the `posting` mark and the
+   * block marker let it adopt a post Slack already has). The per-message lock keeps the two apart. The backstop
+   * is also the message's one pending job: a later send (pacing, a pause, newer content) moves it instead of
+   * queuing another, so coalescing still allows one job per message.
+   */
+  private async postDirectly(key: string): Promise<void> {
+    const hashKey = this.msgKey(key);
+    const lockKey = `${hashKey}:lock`;
+    const lockToken = `direct:${randomUUID()}`;
+    const [locked, backstop] = await Promise.all([
+      this.redis.set(lockKey, lockToken, 'PX', LOCK_MS, 'NX'),
+      this.queue.add('message', { kind: 'message', key }, { delay: this.opts.backoffMs ?? 1000 }),
+    ]);
+    // A job is sending it right now: that job carries on (and queues what follows), the backstop is not needed.
+    if (locked !== 'OK') return void (await backstop.remove().catch(() => {}));
+    // If the backstop already started (it waits for the lock), it sees what was committed and carries on.
+    const moveBackstop = async (ms: number) => void (await backstop.changeDelay(ms).catch(() => {}));
+    try {
+      let pending = false;
+      await this.sendMessage(key, hashKey, this.opts.client!, {
+        startedAt: Date.now(),
+        later: async (ms) => {
+          pending = true;
+          await moveBackstop(ms);
+        },
+        next: async (ms) => {
+          pending = true;
+          await moveBackstop(ms);
+        },
+      });
+      if (!pending) await backstop.remove().catch(() => {});
+    } catch (err) {
+      // The backstop retries it (5xx, network); a 429's pause is recorded and the backstop waits it out.
+      if (err instanceof RateLimitedCall) await moveBackstop(err.pauseMs);
+      else logger.warn('slack post failed, the queue retries it', { key, err: (err as Error)?.message });
+    } finally {
+      await this.redis.slackOutboxUnlock(lockKey, lockToken);
+    }
   }
 
   /** An ephemeral message to one user (visible only to them). */
@@ -341,18 +390,26 @@ export class SlackOutbox {
       return this.delay(job, token, 250); // another job is sending this message right now
     }
     try {
-      await this.sendMessage(job, token, data.key, hashKey, client);
+      await this.sendMessage(data.key, hashKey, client, {
+        startedAt: job.timestamp,
+        later: (ms) => this.delay(job, token, ms),
+        next: (ms) => this.enqueueMessage(data.key, ms),
+      });
     } finally {
       await this.redis.slackOutboxUnlock(lockKey, lockToken);
     }
   }
 
+  /**
+   * Sends the latest content of one message (lock held). `later(ms)` puts it off (a job delays itself; the
+   * direct path moves its backstop job); `next(ms)` sends newer content that arrived meanwhile after the update
+   * interval; `startedAt` is when sending was first asked for (how long to wait for a parent).
+   */
   private async sendMessage(
-    job: Job<JobData>,
-    token: string | undefined,
     key: string,
     hashKey: string,
     client: WebClient,
+    attempt: { startedAt: number; later(ms: number): Promise<void>; next(ms: number): Promise<void> },
   ): Promise<void> {
     const m = await this.redis.hgetall(hashKey);
     const version = Number(m.version ?? 0);
@@ -364,31 +421,31 @@ export class SlackOutbox {
     if (!m.ts && m.threadKey) {
       threadTs = (await this.redis.hget(this.msgKey(m.threadKey), 'ts')) ?? undefined;
       if (!threadTs) {
-        if (Date.now() - job.timestamp > PARENT_WAIT_MS) {
+        if (Date.now() - attempt.startedAt > PARENT_WAIT_MS) {
           throw new UnrecoverableError(`thread parent ${m.threadKey} was never posted`);
         }
-        return this.delay(job, token, 500);
+        return attempt.later(500);
       }
     }
     if (!m.ts && m.afterKey && (await this.redis.exists(this.msgKey(m.afterKey)))) {
       // The earlier message exists but has no ts yet: wait for it, unless it failed for good or that is
       // taking too long.
       const [earlierTs, earlierFailed] = await this.redis.hmget(this.msgKey(m.afterKey), 'ts', 'failed');
-      if (!earlierTs && !earlierFailed && Date.now() - job.timestamp < PARENT_WAIT_MS) {
-        return this.delay(job, token, 300);
+      if (!earlierTs && !earlierFailed && Date.now() - attempt.startedAt < PARENT_WAIT_MS) {
+        return attempt.later(300);
       }
     }
     // A 429 on this message's method (and channel, for posts) holds back this job only.
     const method = m.ts ? 'chat.update' : 'chat.postMessage';
     const paused = await this.pausedFor(pauseScope(method, m.channel));
-    if (paused > 0) return this.delay(job, token, paused);
+    if (paused > 0) return attempt.later(paused);
     const wait = await this.redis.slackOutboxPace(
       `${this.opts.prefix}:slack:pace:${m.channel}`,
       Date.now(),
       this.pacing.intervalMs,
       this.pacing.burst,
     );
-    if (wait > 0) return this.delay(job, token, wait);
+    if (wait > 0) return attempt.later(wait);
 
     const message = JSON.parse(m.payload) as SlackMessage;
     let ts = m.ts || undefined;
@@ -439,7 +496,7 @@ export class SlackOutbox {
     const sent = adopted ? version - 1 : version;
     const more = await this.redis.slackOutboxCommit(hashKey, sent, posted ?? '', Date.now());
     if (posted) this.opts.onPosted?.(key, { channel: m.channel, ts: posted });
-    if (more === 1) await this.enqueueMessage(key, this.updateIntervalMs);
+    if (more === 1) await attempt.next(this.updateIntervalMs);
   }
 
   /**

@@ -268,6 +268,27 @@ describe('slack outbox', () => {
     expect(topLevel('err-msg')).toHaveLength(1);
   });
 
+  it("posts a new root message at once, even while the queue's only worker waits on a slow Slack call", async () => {
+    const o = await outbox({ sub: 'direct', concurrency: 1, updateIntervalMs: 50 });
+    await o.upsert('direct-a', message('direct-a v1'));
+    await waitFor('the first root', () => topLevel('direct-a').length === 1);
+    // The update of A goes through the queue; Slack holds its answer back, so the one worker is busy with it.
+    slack.faults.slowNext(1, 4000, 'chat.update');
+    await o.upsert('direct-a', message('direct-a v2'));
+    await waitFor('the update to reach Slack', () => topLevel('direct-a')[0]?.text === 'direct-a v2');
+    await o.upsert('direct-b', message('direct-b v1'));
+    await waitFor('the second root', () => topLevel('direct-b').length === 1);
+    // B was paged while A's update still waited for its answer: it did not queue behind it.
+    expect((await o.lookup('direct-a'))?.sent).toBe(1);
+    await waitFor('the update to be committed', async () => (await o.lookup('direct-a'))?.sent === 2);
+    // Exactly once: the backstop job queued beside the direct post found nothing left to send.
+    await drained(o);
+    expect(topLevel('direct-b')).toHaveLength(1);
+    expect(
+      slack.calls().filter((c) => c.method === 'chat.postMessage' && c.channel === CHANNEL),
+    ).toHaveLength(slack.messages(CHANNEL).filter((m) => m.text.startsWith('direct-')).length);
+  });
+
   it('keeps queued writes in Redis across a restart (nothing lost)', async () => {
     const producer = await outbox({ sub: 'crash', worker: false });
     await producer.upsert('crash-msg', message('crash-msg written while no worker ran'));
