@@ -41,8 +41,11 @@ const NO_HUB_FIGURES = {
   clusters: null,
   replicas: null,
   max_per_replica: null,
+  per_replica: null,
+  per_replica_after: null,
   failover_s: null,
   duplicate_incidents: null,
+  rss_per_cluster_mb: null,
 };
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
@@ -60,8 +63,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   try {
     hub = { status: 'ok', ...(await runHubBench(opts)) };
   } catch (err) {
-    hub = { status: 'not run', reason: (err as Error).message, ...NO_HUB_FIGURES };
-    opts.log(`hub: not run (${hub.reason})`);
+    const reason = (err as Error).message;
+    hub = { status: 'not run', reason, ...NO_HUB_FIGURES };
+    opts.log(`hub: not run (${reason})`);
   }
   const partial = { machine, quick: opts.quick, ...deployed, diagnosis, hub };
   return { ...partial, targets: evaluateTargets(partial) };

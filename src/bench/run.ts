@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { DiagnosisFigures } from './diagnosis.js';
 import type { BaselineFigures, GrowthFigures, MemoryFigures, PageFigures, StormFigures } from './deployed.js';
-import type { HubFigures } from './hub.js';
+import type { HubBenchResult as HubFigures } from './hub.js';
 import { round } from './stats.js';
 
 /** The project root (where package.json is), whether this runs from src/ under tsx or from dist/. */
