@@ -102,10 +102,15 @@ describe('GET /metrics during an incident', () => {
     expect(changes('leader') - changes('follower')).toBe(1);
   });
 
-  it('moves the detection, incident, diagnosis, Slack, approval and step series', async () => {
+  it('moves the detection, watch, incident, diagnosis, Slack, approval and step series', async () => {
+    // The API server expires the watch (410): the leader relists and opens a new watch.
+    const sim = stack.sims.get('demo')!;
+    sim.store.compact();
+    sim.api.faults.expireNextWatch();
+    sim.api.faults.dropWatches();
     // A fresh sandbox failure after the first scrape: read and classified whatever happened before.
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    stack.sims.get('demo')!.store.create({
+    sim.store.create({
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: 'metrics-test.1', namespace: 'default' },
@@ -134,6 +139,9 @@ describe('GET /metrics during an incident', () => {
     expect(await click('UBOB', 'approve-1')).toMatch(/Step 1 approved/);
     expect(await click('UALICE', 'reject-2')).toMatch(/Step 2 rejected/);
     expect(await click('UALICE', 'approve-3')).toMatch(/Step 3 approved/);
+    // Slack answers the next outbox calls with a 429, then a 500: both are retried.
+    stack.slack.faults.rateLimitNext(1, 1);
+    stack.slack.faults.failNext(1, 500);
 
     const after = await waitFor(
       'the incident to resolve in the metrics',
@@ -157,6 +165,11 @@ describe('GET /metrics during an incident', () => {
         error_class: 'subnet-env-missing',
       }),
     ).toBeGreaterThan(0);
+    // The watch: restarted after the 410 and relisted.
+    expect(
+      moved('flannel_ops_watch_restarts_total', { cluster: 'demo', reason: 'expired' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(moved('flannel_ops_watch_relists_total', { cluster: 'demo' })).toBeGreaterThanOrEqual(1);
     // The incident: opened (before or after the first scrape), verified after the fix, resolved.
     expect(total(after, 'flannel_ops_incident_transitions_total', { cluster: 'demo', state: 'open' })).toBe(
       1,
@@ -190,6 +203,10 @@ describe('GET /metrics during an incident', () => {
     );
     // Slack: the step results, the verification and the resolution went out through the outbox.
     expect(moved('flannel_ops_slack_calls_total', { outcome: 'ok' })).toBeGreaterThan(3);
+    expect(moved('flannel_ops_slack_calls_total', { outcome: 'rate_limited' })).toBe(1);
+    expect(moved('flannel_ops_slack_calls_total', { outcome: 'error' })).toBe(1);
+    expect(moved('flannel_ops_slack_retries_total', { reason: 'rate_limited' })).toBe(1);
+    expect(moved('flannel_ops_slack_retries_total', { reason: 'error' })).toBe(1);
     // People: a refusal, a recorded approval, two approvals that let steps run, a rejection.
     expect(moved('flannel_ops_approvals_total', { outcome: 'refused', reason: 'not-approver' })).toBe(1);
     expect(moved('flannel_ops_approvals_total', { outcome: 'recorded' })).toBe(1);
