@@ -52,6 +52,7 @@ export async function startStack(
   const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
   // createRedis: the test Redis, or a Sentinel/Cluster URL (redis-ha.test.ts).
   const redis = createRedis(redisUrl);
+  redis.on('error', () => undefined); // a Sentinel failover test kills the master under it
   const sims = new Map<string, Simulator>();
   for (const c of clusters) {
     sims.set(
