@@ -4,9 +4,9 @@
  * process for the exit codes and the JSON an init script or CI reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -19,6 +19,7 @@ import { loadRunbooks, shippedRunbooksDir } from '../../src/runbooks/load.js';
 import { BUILTIN_SCENARIOS } from '../../src/sim/kube/scenario/builtin-names.js';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
 import { deleteKeys, TEST_REDIS_URL, testRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname ?? '.', '../..');
 const BIN = join(ROOT, 'bin/flannel-ops.js');
@@ -131,7 +132,6 @@ describe('flannel-ops preflight (the command)', () => {
     // A cluster whose API server is gone: the simulator's kubeconfig pointing at a closed port.
     const gone = await startSimulator({ scenario: 'healthy', port: 0, onError: () => undefined });
     const goneKubeconfig = join(dir, 'gone.kubeconfig');
-    const { readFileSync } = await import('node:fs');
     writeFileSync(goneKubeconfig, readFileSync(gone.kubeconfigPath, 'utf8'));
     await gone.stop();
     clustersFile = join(dir, 'clusters.yaml');
@@ -186,6 +186,51 @@ describe('flannel-ops preflight (the command)', () => {
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({ cluster: 'gone', verdict: 'unknown', exitCode: 2 });
   }, 90_000);
+
+  it('--wait: an API server not up yet is checked again until it answers and Flannel is ready (exit 0)', async () => {
+    // A cluster whose API server comes up later, on the address its kubeconfig names.
+    const placeholder = await startSimulator({ scenario: 'healthy', port: 0, onError: () => undefined });
+    const port = Number(new URL(placeholder.url).port);
+    const kubeconfig = join(dir, 'later.kubeconfig');
+    writeFileSync(kubeconfig, readFileSync(placeholder.kubeconfigPath, 'utf8'));
+    await placeholder.stop();
+    const file = join(dir, 'later.yaml');
+    writeFileSync(
+      file,
+      `clusters:\n  - name: later\n    kubeconfig: ${kubeconfig}\n    channel: C0123LATER\n`,
+    );
+    const child = spawn(process.execPath, [BIN, 'preflight', 'later', '--clusters', file, '--wait', '240'], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        REDIS_URL: TEST_REDIS_URL,
+        FLANNEL_OPS_KEY_PREFIX: `${PREFIX}-cli`,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitFor(
+      'the first attempt to fail',
+      () => /attempt 1: unknown; checking again in 10s/.test(stderr),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      },
+    );
+    const later = await startSimulator({ scenario: 'healthy', port, onError: () => undefined });
+    try {
+      await later.settle();
+      expect(await exited).toBe(0);
+      expect(stdout).toMatch(/^READY: Flannel is deployed and ready on cluster later\n/);
+    } finally {
+      child.kill('SIGKILL');
+      await later.stop();
+    }
+  }, 240_000);
 
   it('an unknown cluster or a bad flag: exit 2 with one line, no stack trace', async () => {
     const unknown = await run(['preflight', 'nope', '--clusters', clustersFile]);

@@ -1,5 +1,6 @@
 import { findCluster, loadClustersFile, type ClusterConfig } from '../../config/clusters.js';
 import { configureLoggingFromEnv, loadEnv } from '../../config/env.js';
+import { ConfigError, isConfigError } from '../../config/issues.js';
 import { assertRedisReachable } from '../../coordination/queue-connection.js';
 import { createRedis } from '../../coordination/redis-connection.js';
 import { kubeClientsFactory } from '../../kube/clients.js';
@@ -31,10 +32,20 @@ interface Context {
   close(): void;
 }
 
+/** Configuration problems: exit code 2, like every other user error of these commands. */
+function asUsage<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (isConfigError(err) && err.exitCode !== 2) throw new ConfigError(err.problems, 2);
+    throw err;
+  }
+}
+
 async function open(clusterName: string, flags: BackupFlags): Promise<Context> {
-  const env = loadEnv();
+  const env = asUsage(() => loadEnv());
   configureLoggingFromEnv({ ...env, logLevel: env.logLevel === 'info' ? 'warn' : env.logLevel });
-  const config = loadClustersFile(resolveClustersPath(flags));
+  const config = asUsage(() => loadClustersFile(resolveClustersPath(flags)));
   const cluster = findCluster(config, clusterName);
   await assertRedisReachable(env.redisUrl);
   const redis = createRedis(env.redisUrl);

@@ -47,8 +47,9 @@ const RETRY_INTERVAL_MS = 10_000;
 
 /**
  * `flannel-ops preflight CLUSTER`: exit 0 ready, 1 not ready, 2 could not tell. Configuration problems and an
- * unreachable cluster or Redis are "could not tell" (2). With `--wait S`, a not-ready cluster is checked again
- * every 10 s until it is ready or S seconds have passed (Flannel rolling out after `kubectl apply`).
+ * unreachable cluster or Redis are "could not tell" (2). With `--wait S`, a cluster not ready (or not answering
+ * yet) is checked again every 10 s until it is ready or S seconds have passed (an API server still starting,
+ * Flannel rolling out after `kubectl apply`); the last result decides the exit code.
  */
 export async function runPreflightCommand(clusterName: string, flags: PreflightFlags): Promise<number> {
   const parsed = flagsSchema.safeParse(flags);

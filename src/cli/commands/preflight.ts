@@ -12,7 +12,11 @@ export const registerPreflight: RegisterCommand = (program: Command, ctx) => {
     .argument('<cluster>', 'cluster name from the clusters file')
     .option('--json', 'print the result as one JSON document on stdout')
     .option('--sample <n>', 'working nodes to probe besides the affected ones', '3')
-    .option('--wait <seconds>', 'not ready: check again every 10 s until ready or this long has passed', '0')
+    .option(
+      '--wait <seconds>',
+      'not ready or could not tell: check again every 10 s until ready or this long has passed',
+      '0',
+    )
     .option('--timeout <seconds>', 'give up on one check run after this many seconds', '120');
   addClustersOption(cmd);
   addRunbooksOption(cmd);
