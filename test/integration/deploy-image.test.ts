@@ -284,6 +284,11 @@ function startImage(cmd: string[] | undefined, env: Record<string, string>) {
 
 beforeAll(async () => {
   if (!existsSync(DOCKERFILE)) throw new Error(`${DOCKERFILE} is missing`);
+  try {
+    accessSync('/usr/bin/tini', constants.X_OK);
+  } catch {
+    throw new Error('/usr/bin/tini is missing: apt-get install tini (the image installs the same package)');
+  }
   chmodSync(workDir, 0o755);
   build = await performDockerfile(workDir);
   app = hostPath(build.runtime, '.');
