@@ -30,7 +30,7 @@ import { listenUserError } from '../util/net.js';
 import { WatchService, type WatchServiceOptions } from '../watch/watch-service.js';
 import { healthRoutes, startHealthServer, urlHost, type BotLifecycle, type HealthSources } from './health.js';
 import { kubeClientsFactory } from '../kube/clients.js';
-import { startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
+import { leanPodGcApi, startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
 import { PROBE_APP_LABEL } from '../checks/probe/pod.js';
 import { ACTION_APP_LABEL } from '../remediations/node-pod.js';
 
@@ -305,7 +305,10 @@ function startManagedPodGc(
 ): PodGarbageCollector {
   const clients = kubeClientsFactory(clusters);
   return startPodGarbageCollector({
-    targets: clusters.map((c) => ({ cluster: c.name, core: () => clients(c.name).core })),
+    targets: clusters.map((c) => ({
+      cluster: c.name,
+      core: () => leanPodGcApi(kubeConfigForCluster(c), () => clients(c.name).core),
+    })),
     namespace,
     appNames: [PROBE_APP_LABEL, ACTION_APP_LABEL],
     ...options,
