@@ -2,6 +2,10 @@
 // Runs the TypeScript sources directly (tsx, a dev dependency), so `npm ci` is the only build step a user
 // needs. Deployments build once (`npm run build`; deploy/Dockerfile) and set FLANNEL_OPS_COMPILED=1: plain
 // Node on dist/ starts faster, holds far less memory and needs no dev dependency.
+import { register } from 'node:module';
+
+// KubeConfig without client-node's whole typed API at start-up (see kube-config-hooks.mjs).
+if (process.env.FLANNEL_OPS_FULL_KUBE_INDEX !== '1') register('./kube-config-hooks.mjs', import.meta.url);
 let main;
 if (process.env.FLANNEL_OPS_COMPILED === '1') {
   try {

@@ -25,6 +25,8 @@ export interface BotProcessOptions {
   redisUrl: string;
   prefix: string;
   slack: { apiUrl: string; botToken: string; signingSecret: string };
+  /** Default: DEPLOYED_NODE_OPTIONS. */
+  nodeOptions?: string;
 }
 
 /** The /readyz answer, as far as the bench reads it. */
@@ -64,7 +66,7 @@ export class BotProcess {
         stdio: ['ignore', 'ignore', 'pipe'],
         env: {
           ...process.env,
-          NODE_OPTIONS: DEPLOYED_NODE_OPTIONS,
+          NODE_OPTIONS: opts.nodeOptions ?? DEPLOYED_NODE_OPTIONS,
           FLANNEL_OPS_COMPILED: '1',
           SLACK_BOT_TOKEN: opts.slack.botToken,
           SLACK_SIGNING_SECRET: opts.slack.signingSecret,

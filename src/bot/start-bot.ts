@@ -41,7 +41,7 @@ import {
 import { BotMetrics, METRICS_CONTENT_TYPE } from '../observability/metrics.js';
 import { botQueues } from '../observability/queues.js';
 import { kubeClientsFactory } from '../kube/clients.js';
-import { startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
+import { leanPodGcApi, startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
 import { PROBE_APP_LABEL } from '../checks/probe/pod.js';
 import { ACTION_APP_LABEL } from '../remediations/node-pod.js';
 
@@ -366,7 +366,10 @@ function startManagedPodGc(
 ): PodGarbageCollector {
   const clients = kubeClientsFactory(clusters);
   return startPodGarbageCollector({
-    targets: clusters.map((c) => ({ cluster: c.name, core: () => clients(c.name).core })),
+    targets: clusters.map((c) => ({
+      cluster: c.name,
+      core: () => leanPodGcApi(kubeConfigForCluster(c), () => clients(c.name).core),
+    })),
     namespace,
     appNames: [PROBE_APP_LABEL, ACTION_APP_LABEL],
     ...options,

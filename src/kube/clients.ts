@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/clusters.js';
 import { kubeConfigForCluster } from './kubeconfig.js';
 import { UserError } from '../util/errors.js';
@@ -11,6 +11,36 @@ export interface KubeClients {
   version: k8s.VersionApi;
   /** Generic objects (server-side apply, dry-run) for remediation actions. */
   objects: k8s.KubernetesObjectApi;
+}
+
+type KubeApi = typeof import('@kubernetes/client-node');
+let kubeApi: Promise<KubeApi> | undefined;
+
+/**
+ * client-node's index: every typed API and model (tens of MB once loaded). Loaded on first use, i.e. when a
+ * diagnosis or a remediation calls the API, never at start-up: the watch path uses plain requests
+ * (kube/lean-request.ts) and the bot idles without it.
+ */
+export function loadKubeApi(): Promise<KubeApi> {
+  return (kubeApi ??= import('@kubernetes/client-node'));
+}
+
+/**
+ * A typed API client made on its first call. Every method of client-node's API classes returns a promise, so a
+ * call can wait for the module: `await kube.core.listNode()` works the same, and only the first one pays.
+ */
+function lazyClient<T extends object>(make: (api: KubeApi) => T): T {
+  let client: Promise<T> | undefined;
+  return new Proxy({} as T, {
+    get(_target, prop) {
+      // Not a thenable, not inspectable as a method table: only method calls are forwarded.
+      if (typeof prop === 'symbol' || prop === 'then') return undefined;
+      return (...args: unknown[]) =>
+        (client ??= loadKubeApi().then(make)).then((c) =>
+          (c as unknown as Record<string, (...a: unknown[]) => unknown>)[prop](...args),
+        );
+    },
+  });
 }
 
 /** `clients(cluster)` for the diagnosis service and its workers: one KubeConfig (and client set) per cluster, built once. */
@@ -33,10 +63,10 @@ export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster
 /** The API clients the checks use, all on one KubeConfig (one per cluster: never switch its context). */
 export function kubeClients(kc: k8s.KubeConfig): KubeClients {
   return {
-    core: kc.makeApiClient(k8s.CoreV1Api),
-    apps: kc.makeApiClient(k8s.AppsV1Api),
-    rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
-    version: kc.makeApiClient(k8s.VersionApi),
-    objects: k8s.KubernetesObjectApi.makeApiClient(kc),
+    core: lazyClient((api) => kc.makeApiClient(api.CoreV1Api)),
+    apps: lazyClient((api) => kc.makeApiClient(api.AppsV1Api)),
+    rbac: lazyClient((api) => kc.makeApiClient(api.RbacAuthorizationV1Api)),
+    version: lazyClient((api) => kc.makeApiClient(api.VersionApi)),
+    objects: lazyClient((api) => api.KubernetesObjectApi.makeApiClient(kc)),
   };
 }

@@ -1,10 +1,20 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { readApiError } from './api-error.js';
 import { backoffDelay } from './backoff.js';
 import { openWatch } from './watch-request.js';
+import { kubeGetJson } from './lean-request.js';
 
-/** The shape of a core/v1 Event as it arrives from list or watch (only what detection reads is typed). */
+/**
+ * A core/v1 Event as it arrives from list or watch: the API's JSON (timestamps are RFC 3339 strings, not the
+ * Date objects of client-node's typed models; detection reads both, see detect/event-fields.ts).
+ */
 export type KubeEvent = k8s.CoreV1Event;
+
+/** One page of `GET /api/v1/events`, as much of it as the stream reads. */
+interface EventListPage {
+  items?: KubeEvent[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
 
 export type StreamState = 'starting' | 'listing' | 'watching' | 'backoff' | 'stopped';
 
@@ -50,7 +60,6 @@ export interface EventStreamOptions {
  * from the last version seen; on 410 Expired relist; on any other error back off (capped, jittered) and relist.
  */
 export class EventStream {
-  private readonly core: k8s.CoreV1Api;
   private running = false;
   private resourceVersion: string | undefined;
   private abort: AbortController | undefined;
@@ -62,7 +71,6 @@ export class EventStream {
   private lastEventAtMs: number | undefined;
 
   constructor(private readonly opts: EventStreamOptions) {
-    this.core = opts.kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.health = {
       cluster: opts.cluster,
       state: 'starting',
@@ -127,17 +135,19 @@ export class EventStream {
     let resourceVersion = '';
     let count = 0;
     do {
-      const page = await this.core.listEventForAllNamespaces({
+      // A plain JSON list: the typed API would build a model object (and Dates) for each of thousands of events.
+      const page = await kubeGetJson<EventListPage>(this.opts.kubeConfig, '/api/v1/events', {
         fieldSelector: this.opts.fieldSelector,
         limit: this.opts.pageSize ?? 500,
-        _continue: continueToken,
+        continue: continueToken,
       });
-      for (const item of page.items) {
+      const items = page.items ?? [];
+      for (const item of items) {
         if (!this.running) return;
         this.opts.onEvent('LISTED', item);
       }
-      count += page.items.length;
-      continueToken = page.metadata?._continue || undefined;
+      count += items.length;
+      continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (continueToken && this.running);
     this.resourceVersion = resourceVersion;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+// config.js, not the index: the index loads every typed API and model (see kube/clients.ts and docs/benchmarks.md).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { z } from 'zod';
 import type { ClusterConfig } from '../config/clusters.js';
 import { ConfigError, formatFieldPath, zodIssuesToProblems, type Problem } from '../config/issues.js';

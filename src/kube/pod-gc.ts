@@ -8,8 +8,33 @@
  * app.kubernetes.io/managed-by=flannel-ops (with one of our names) older than its activeDeadlineSeconds plus
  * a grace period is deleted. A live run's pod is never that old: its runner gives up soon after the deadline.
  */
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { readApiError } from './api-error.js';
+import { kubeGetJson } from './lean-request.js';
+
+/** The two calls a pass makes; client-node's CoreV1Api has them (and leanPodGcApi, without its typed models). */
+export interface PodGcApi {
+  listNamespacedPod(req: { namespace: string; labelSelector: string }): Promise<{ items: V1Pod[] }>;
+  deleteNamespacedPod(req: { name: string; namespace: string; gracePeriodSeconds: number }): Promise<unknown>;
+}
+
+/**
+ * The list as a plain JSON request, the delete through `core` (made on first use): a pass that finds nothing to
+ * delete — nearly every pass — does not load client-node's typed API (see kube/clients.ts).
+ */
+export function leanPodGcApi(kubeConfig: KubeConfig, core: () => PodGcApi): PodGcApi {
+  return {
+    listNamespacedPod: async ({ namespace, labelSelector }) => {
+      const list = await kubeGetJson<{ items?: V1Pod[] }>(
+        kubeConfig,
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        { labelSelector },
+      );
+      return { items: list.items ?? [] };
+    },
+    deleteNamespacedPod: (req) => core().deleteNamespacedPod(req),
+  };
+}
 
 /** The label selector of our pods with these `app.kubernetes.io/name` values. */
 export function managedPodSelector(appNames: readonly string[]): string {
@@ -45,7 +70,7 @@ export function overdueAt(pod: V1Pod, graceSeconds: number): number | undefined 
 }
 
 /** One pass: deletes every overdue managed pod in `namespace`. Never throws; problems are in `errors`. */
-export async function collectManagedPods(core: CoreV1Api, opts: GcOptions): Promise<GcResult> {
+export async function collectManagedPods(core: PodGcApi, opts: GcOptions): Promise<GcResult> {
   const grace = opts.graceSeconds ?? DEFAULT_GC_GRACE_SECONDS;
   const now = (opts.now ?? Date.now)();
   const result: GcResult = { deleted: [], errors: [] };
@@ -78,7 +103,7 @@ export async function collectManagedPods(core: CoreV1Api, opts: GcOptions): Prom
 
 export interface PodGcTarget {
   cluster: string;
-  core(): CoreV1Api;
+  core(): PodGcApi;
 }
 
 export interface PodGarbageCollector {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type * as k8s from '@kubernetes/client-node';
 import { JsonLineSplitter } from './json-lines.js';
+import { kubeConnection } from './lean-request.js';
 
 export interface WatchRequestOptions {
   kubeConfig: k8s.KubeConfig;
@@ -35,24 +36,16 @@ const ERROR_BODY_MAX_BYTES = 64 * 1024;
  * Opens a watch and streams its events; resolves once the server accepted it (200), rejects if it did not.
  *
  * The same request client-node's Watch makes (URL from the current cluster, auth headers and TLS agent from
- * KubeConfig.applyToFetchOptions, so tokens, client certificates, exec plugins and proxies behave the same),
+ * KubeConfig.applyToFetchOptions via kubeConnection, so tokens, client certificates, exec plugins and proxies behave the same),
  * read with a Buffer line splitter instead of node-fetch + readline: at event-storm rates the stream reader
  * was a large share of the bot's CPU per event.
  */
 export async function openWatch(opts: WatchRequestOptions): Promise<void> {
-  const cluster = opts.kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error('No currently active cluster');
-  const url = new URL(cluster.server + opts.path);
-  url.searchParams.set('watch', 'true');
-  for (const [key, value] of Object.entries(opts.query)) {
-    if (value !== undefined) url.searchParams.set(key, String(value));
-  }
   // Asked for per watch: exec and OIDC credentials may have been refreshed since the last one.
-  const init = await opts.kubeConfig.applyToFetchOptions({});
-  const headers: Record<string, string> = { accept: 'application/json' };
-  (init.headers as unknown as { forEach(fn: (value: string, key: string) => void): void }).forEach(
-    (value, key) => (headers[key] = value),
-  );
+  const { url, headers, agent } = await kubeConnection(opts.kubeConfig, opts.path, {
+    watch: 'true',
+    ...opts.query,
+  });
   opts.signal.throwIfAborted();
 
   return new Promise<void>((resolve, reject) => {
@@ -67,7 +60,7 @@ export async function openWatch(opts: WatchRequestOptions): Promise<void> {
     const req = transport.request(url, {
       method: 'GET',
       headers,
-      agent: init.agent as http.Agent | undefined,
+      agent,
       signal: opts.signal,
     });
     req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));

@@ -5,7 +5,8 @@
  * shows — a DaemonSet labelled app=flannel (or a legacy kube-flannel-ds name), or nodes carrying flanneld's
  * annotations (k3s/RKE2 embed it) — not from plugin names. Cheap (one small list each), cached, refreshed.
  */
-import * as k8s from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeGetJson } from '../kube/lean-request.js';
 
 export const FLANNEL_PRESENCE_REFRESH_MS = 60_000;
 const ANNOTATION_PREFIX = 'flannel.alpha.coreos.com/';
@@ -26,19 +27,20 @@ export function runsFlannel(facts: PresenceFacts): boolean {
   );
 }
 
+/** A list answer, as much as presence reads of it. */
+interface ObjectList {
+  items?: Array<{
+    metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  }>;
+}
+
 export class FlannelPresence {
   private value: boolean | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly apps: k8s.AppsV1Api;
-  private readonly core: k8s.CoreV1Api;
-
   constructor(
-    kubeConfig: k8s.KubeConfig,
+    private readonly kubeConfig: KubeConfig,
     private readonly opts: { refreshMs?: number; onError?: (err: unknown) => void } = {},
-  ) {
-    this.apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
-    this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-  }
+  ) {}
 
   /** true / false once known; undefined before the first answer (or while the API keeps failing). */
   get current(): boolean | undefined {
@@ -48,16 +50,20 @@ export class FlannelPresence {
   /** Asks the API now; keeps the last answer when it fails. */
   async refresh(): Promise<boolean | undefined> {
     try {
+      // Plain JSON lists (kube/lean-request.ts): the watch path does without client-node's typed APIs.
       const [labelled, nodes] = await Promise.all([
-        this.apps.listDaemonSetForAllNamespaces({ labelSelector: 'app=flannel', limit: 1 }),
-        this.core.listNode({ limit: NODE_SAMPLE }),
+        kubeGetJson<ObjectList>(this.kubeConfig, '/apis/apps/v1/daemonsets', {
+          labelSelector: 'app=flannel',
+          limit: 1,
+        }),
+        kubeGetJson<ObjectList>(this.kubeConfig, '/api/v1/nodes', { limit: NODE_SAMPLE }),
       ]);
       this.value = runsFlannel({
-        daemonSets: labelled.items.map((d) => ({
+        daemonSets: (labelled.items ?? []).map((d) => ({
           name: d.metadata?.name ?? '',
           labels: d.metadata?.labels ?? {},
         })),
-        nodeAnnotations: nodes.items.map((n) => n.metadata?.annotations ?? {}),
+        nodeAnnotations: (nodes.items ?? []).map((n) => n.metadata?.annotations ?? {}),
       });
     } catch (err) {
       this.opts.onError?.(err);

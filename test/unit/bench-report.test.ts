@@ -121,3 +121,17 @@ describe('bench targets', () => {
     expect(text).toMatch(/hub\s+not run: no redis-server/);
   });
 });
+
+describe('the benchmarked bot is the deployed one', () => {
+  it('starts with the NODE_OPTIONS deploy/deployment.yaml sets', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { DEPLOYED_NODE_OPTIONS } = await import('../../src/bench/bot-process.js');
+    const deployment = parse(readFileSync('deploy/deployment.yaml', 'utf8')) as {
+      spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+    };
+    const env = deployment.spec.template.spec.containers[0].env ?? [];
+    expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(DEPLOYED_NODE_OPTIONS);
+    expect(env.find((e) => e.name === 'FLANNEL_OPS_COMPILED')?.value).toBe('1');
+  });
+});

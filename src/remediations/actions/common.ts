@@ -1,11 +1,14 @@
 /** Small pieces the action modules share: parameter reading, node facts, pod ownership, script output. */
-import * as k8s from '@kubernetes/client-node';
+// Parts of client-node, not its index: the index loads every typed API and model (kube/clients.ts loads them
+// when a remediation runs).
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { readApiError } from '../../kube/api-error.js';
 import type { KubeClients } from '../../kube/clients.js';
 import type { ActionContext } from '../types.js';
 
-export const mergePatch = () => k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+export const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export function requireNode(ctx: ActionContext): string {
   if (!ctx.node) throw new Error('this action runs on a node, but the step names none');

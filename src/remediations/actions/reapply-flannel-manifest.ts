@@ -6,7 +6,8 @@
  * under its own names (never a second DaemonSet in kube-flannel beside it); previews with a server-side
  * dry-run diff; backs the ConfigMap and DaemonSet up before changing them (the seed's prevention advice).
  */
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import {
   gatherFlannelConfigMap,
   gatherFlannelDaemonSets,
@@ -264,7 +265,7 @@ async function apply(kube: KubeClients, obj: KubeObject, dryRun: boolean): Promi
     dryRun ? 'All' : undefined,
     FIELD_MANAGER,
     true,
-    k8s.PatchStrategy.ServerSideApply,
+    PatchStrategy.ServerSideApply,
   )) as unknown as Record<string, unknown>;
 }
 
