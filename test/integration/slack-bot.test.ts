@@ -73,12 +73,13 @@ beforeAll(async () => {
     type: 'Warning',
   });
 
-  // A short response window: the bot answers in the ack, nothing comes later to response_url.
+  // The emulator returns a click's answers once the bot's response_url posts go quiet; the window only bounds
+  // the wait on a loaded machine (Slack itself accepts response_url posts for 30 minutes).
   slack = await startSlackEmulator({
     signingSecret: SIGNING_SECRET,
     botToken: BOT_TOKEN,
     port: 0,
-    responseWindowMs: 300,
+    responseWindowMs: 5000,
     // This bot's outbox writes faster than Slack allows (to keep the test short): no Slack pacing here.
     rateLimits: false,
   });

@@ -269,7 +269,7 @@ describe('detection against the simulator', () => {
     await waitFor('counts after a restart', () => countsMatch('storm', expectedCounts(sim)));
     expect(second.incidents.every((e) => e.event === 'updated')).toBe(true);
     expect(await incidentsOf('storm')).toHaveLength(1);
-  });
+  }, 240_000);
 
   it('two watchers on one cluster open one incident, and the standby takes over when the leader stops', async () => {
     const sim = await simulator('flannel-missing');
