@@ -1,13 +1,14 @@
 /**
  * The bot on Redis beyond one server: a real local Redis Cluster (3 masters) and a Sentinel set-up. Watch,
  * incident store, diagnosis (BullMQ flows), lifecycle and the Slack outbox all run on it; a failing cluster
- * gets exactly one incident, posted once, with its diagnosis and plan.
+ * gets exactly one incident, posted once, with its diagnosis and plan; on the Cluster, approving the first step
+ * runs it (plan and transition scripts, lifecycle jobs); through Sentinel, the bot follows a failover.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/wait.js';
 import { startRedisCluster, startRedisSentinel, type RedisTopology } from '../helpers/redis-ha.js';
-import { startStack, textOf, type Stack } from './lifecycle-helpers.js';
+import { answerText, planMessage, startStack, textOf, type Stack } from './lifecycle-helpers.js';
 
 const roots = (stack: Stack, channel: string) =>
   stack.slack.messages(channel).filter((m) => !m.ephemeral_to && /Incident `inc-/.test(textOf(m)));
@@ -67,6 +68,18 @@ describe('on a Redis Cluster', () => {
     // One slot: every key of the bot (BullMQ's included) on a single master, all tagged with the prefix.
     expect(perNode.filter((keys) => keys.length > 0)).toHaveLength(1);
     expect(all.every((k) => k.startsWith(`{${stack.prefix}}:`))).toBe(true);
+    // Approvals and the step they start run the plan and transition scripts on the Cluster too.
+    const plan = planMessage(stack.slack, 'C0HACL')!;
+    const approve = async (user: string) =>
+      answerText(await stack.slack.click({ user, channel: 'C0HACL', ts: plan.ts, action_id: 'approve-1' }));
+    expect(await approve('UALICE')).toMatch(/recorded \(1\/2\)/);
+    expect(await approve('UBOB')).toMatch(/Step 1 approved/);
+    // Step 1 (a lifecycle job) installs Flannel in the simulated cluster.
+    await waitFor(
+      'the approved step to install Flannel',
+      () => stack.sims.get('ha')!.store.get('DaemonSet', 'kube-flannel', 'kube-flannel-ds'),
+      { timeoutMs: 90_000 },
+    );
     // The replica's place in the hub is visible to operators.
     const ready = (await (await fetch(`${stack.bot.healthUrl}/readyz`)).json()) as Record<string, unknown>;
     expect(ready.replica).toMatchObject({ live: 1, share: 1, assigned: ['ha'], leading: ['ha'] });
