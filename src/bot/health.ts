@@ -25,10 +25,18 @@ export interface HealthSources {
   redisTimeoutMs?: number;
   /** Slack rate-limit pauses in force (the outbox's), shown in /readyz. */
   slackPauses?(): Promise<readonly OutboxPause[]>;
+  /** Socket Mode: the WebSocket's state and since when (ISO time), shown in /readyz. */
+  slackSocket?(): SlackSocketState | undefined;
   /** GET /metrics: the Prometheus exposition text and its content type. */
   metrics?: { contentType: string; scrape(): Promise<string> };
   /** Handles every request under `path` (any method), e.g. the queue board at /admin/queues. */
   mounts?: Array<{ path: string; handler: RouteHandler }>;
+}
+
+/** The Socket Mode connection as /readyz shows it: Bolt reconnects by itself; this tells an operator it is. */
+export interface SlackSocketState {
+  state: 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+  since: string;
 }
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -64,9 +72,11 @@ export function readinessAnswer(
   secrets: readonly string[] = [],
   slackPauses: readonly OutboxPause[] = [],
   replica?: ReplicaStatus,
+  socket?: SlackSocketState,
 ): HealthAnswer {
-  // Paused output is shown, not made unready: the bot still detects, diagnoses and queues what it will send.
-  const slack = { paused: slackPauses };
+  // Paused output and a reconnecting socket are shown, not made unready: the bot still detects, diagnoses and
+  // queues what it will send, and Bolt reconnects the socket by itself.
+  const slack = { paused: slackPauses, ...(socket && { socket }) };
   const clusters = statuses.map((s) => ({
     cluster: s.cluster,
     role: s.role,
@@ -133,6 +143,7 @@ export function healthRoutes(sources: HealthSources) {
             sources.secrets,
             pauses,
             sources.replica?.(),
+            sources.slackSocket?.(),
           ),
         ),
       );

@@ -3,6 +3,7 @@
  * its workers), the Slack outbox worker, and the Bolt app (Socket Mode by default, or the HTTP receiver,
  * which verifies Slack's signatures and refuses requests older than 5 minutes).
  */
+import type { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel } from '@slack/bolt';
@@ -37,6 +38,7 @@ import {
   urlHost,
   type BotLifecycle,
   type HealthSources,
+  type SlackSocketState,
 } from './health.js';
 import { BotMetrics, METRICS_CONTENT_TYPE } from '../observability/metrics.js';
 import { botQueues } from '../observability/queues.js';
@@ -284,6 +286,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       healthUrl = healthServer.url;
       logger.info('health endpoints listening', { url: healthUrl, host: listen.host });
       app = new App({ ...common, appToken: env.slackAppToken, socketMode: true });
+      trackSocket(app, health);
       register(app);
       await app.start().catch((err: unknown) => {
         throw slackStartupError(err, 'apps.connections.open', 'SLACK_APP_TOKEN', env.slackApiUrl);
@@ -378,4 +381,22 @@ function startManagedPodGc(
       for (const error of errors) logger.warn('leftover pod collection failed', { cluster, error });
     },
   });
+}
+
+/** Follows the Socket Mode client's state (connecting, connected, reconnecting...) for /readyz. */
+function trackSocket(app: App, health: HealthSources): void {
+  // Bolt keeps its SocketModeReceiver private; its client is an EventEmitter of @slack/socket-mode's states.
+  const client = (app as unknown as { receiver?: { client?: EventEmitter } }).receiver?.client;
+  if (!client) return;
+  let socket: SlackSocketState = { state: 'connecting', since: new Date().toISOString() };
+  const set = (state: SlackSocketState['state']) => {
+    if (socket.state !== state) socket = { state, since: new Date().toISOString() };
+    if (state !== 'connected') logger.info('slack socket', { state });
+  };
+  client.on('connected', () => set('connected'));
+  // 'close': the WebSocket went away; the client waits a few seconds before it emits 'reconnecting'.
+  client.on('close', () => set('reconnecting'));
+  client.on('reconnecting', () => set('reconnecting'));
+  client.on('disconnected', () => set('disconnected'));
+  health.slackSocket = () => socket;
 }

@@ -94,9 +94,18 @@ afterAll(async () => {
   await redis.quit();
 });
 
+/** The Socket Mode state /readyz reports (the bot stays ready while it reconnects). */
+async function socketState(): Promise<string | undefined> {
+  const res = await fetch(`${bot.healthUrl}/readyz`);
+  const body = (await res.json()) as { ok: boolean; slack?: { socket?: { state: string } } };
+  expect(res.status).toBe(200);
+  return body.slack?.socket?.state;
+}
+
 describe('the bot in Socket Mode against the emulator', () => {
-  it('connected through apps.connections.open with the app token, not an HTTP request URL', () => {
+  it('connected through apps.connections.open with the app token, not an HTTP request URL', async () => {
     expect(bot.requestUrl).toBeUndefined();
+    expect(await socketState()).toBe('connected');
     expect(socket().stats()).toMatchObject({ opened: 1, accepted: 1, connections: 1, protocolErrors: [] });
     const opens = slack.calls().filter((c) => c.method === 'apps.connections.open');
     expect(opens).toEqual([expect.objectContaining({ status: 200 })]);
@@ -162,6 +171,14 @@ describe('the bot in Socket Mode against the emulator', () => {
     // 1. Slack asks for a refresh; a command typed meanwhile waits for the new connection.
     expect(socket().disconnect('refresh_requested')).toBe(1);
     await waitFor('the old socket to close', () => socket().stats().connections === 0, { timeoutMs: 10_000 });
+    // An operator sees the bot reconnecting in /readyz (it stays ready: Bolt reconnects by itself).
+    await waitFor(
+      '/readyz to show the socket reconnecting',
+      async () => (await socketState()) !== 'connected',
+      {
+        timeoutMs: 10_000,
+      },
+    );
     const duringRefresh = slack.command({ user: 'UMALLORY', channel: CHANNEL, text: '/flannel help' });
     await waitFor(
       'a fresh apps.connections.open and socket',
@@ -195,6 +212,10 @@ describe('the bot in Socket Mode against the emulator', () => {
       Array.from({ length: 4 }, () => ['slash_commands', 1, undefined]),
     );
     expect(answersTo('UMALLORY')).toHaveLength(startAnswers + 4);
+    await waitFor(
+      '/readyz to show the socket connected again',
+      async () => (await socketState()) === 'connected',
+    );
   }, 90_000);
 
   it('keeps posting through the Web API (default pacing, no 429) while commands use the socket', () => {
