@@ -71,7 +71,9 @@ export async function startStack(
     signingSecret: SIGNING_SECRET,
     botToken: BOT_TOKEN,
     port: 0,
-    responseWindowMs: 2000,
+    // How long a click waits for the bot's response_url answers (it returns once they go quiet): room for a
+    // loaded machine; Slack itself takes response_url posts for 30 minutes.
+    responseWindowMs: 6000,
     // The bot's outbox here writes faster than Slack allows (to keep tests short): no Slack pacing.
     rateLimits: false,
     channels: [

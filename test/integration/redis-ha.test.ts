@@ -109,6 +109,14 @@ describe('through Redis Sentinel', () => {
 
   it('follows the master the Sentinel promotes when the old one dies, and keeps counting the same incident', async () => {
     const [before] = await stack.bot.store.list({ cluster: 'ha' });
+    // Replication is asynchronous: what the master acknowledged may not have reached the replica yet, and a
+    // failover loses it (Redis's documented trade-off). Wait until the replica has everything written so far.
+    const master = new Redis(topology.nodes[0]);
+    try {
+      expect(Number(await master.call('WAIT', '1', '10000'))).toBe(1);
+    } finally {
+      master.disconnect();
+    }
     topology.processes[0].kill('SIGKILL'); // the master; the Sentinel promotes the replica
     const sentinel = new Redis({ port: (topology as RedisTopology & { sentinelPort: number }).sentinelPort });
     try {

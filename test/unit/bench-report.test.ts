@@ -127,7 +127,7 @@ describe('the benchmarked bot is the deployed one', () => {
     const { readFileSync } = await import('node:fs');
     const { parse } = await import('yaml');
     const { DEPLOYED_NODE_OPTIONS } = await import('../../src/bench/bot-process.js');
-    const deployment = parse(readFileSync('deploy/deployment.yaml', 'utf8')) as {
+    const deployment = parse(readFileSync('deploy/base/deployment.yaml', 'utf8')) as {
       spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
     };
     const env = deployment.spec.template.spec.containers[0].env ?? [];
