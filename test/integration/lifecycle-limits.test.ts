@@ -20,7 +20,7 @@ beforeAll(async () => {
         scenario: 'healthy',
         extra: { limits: { diagnosesPerUserPerMinute: 2, diagnosesPerClusterPerMinute: 3 } },
         // Probe pods take a while to start, so a report on a node is still running when the next request comes.
-        sim: { startDelayMs: 5000 },
+        sim: { startDelayMs: 3000 },
       },
     ],
     { extraChannels: [{ id: OTHER_CH, name: 'random' }] },

@@ -99,38 +99,42 @@ async function driveToTheEnd(cluster: string, channel: string): Promise<{ outcom
 }
 
 describe('every built-in scenario through the whole loop', () => {
-  it.concurrent.each(clusters.map((c, i) => [c.scenario, i] as const))('%s', async (scenario, i) => {
-    const channel = channelOf(i);
-    const rootCause = stack.sims.get(scenario)!.scenario.rootCause;
-    if (rootCause === 'none') {
-      expect(await report(scenario, channel)).toMatch(/no problem found/);
-      expect(roots(channel)).toEqual([]);
-      return;
-    }
-    const opened = await waitFor(`an incident on ${scenario}`, () => roots(channel)[0], {
-      timeoutMs: 30_000,
-    }).catch(() => undefined);
-    if (!opened) {
-      // The failure shows no sandbox error (nothing stuck yet): the on-demand report must still name it.
-      const text = await report(scenario, channel);
-      expect(text).toContain(rootCause);
-      return;
-    }
-    await waitFor(
-      `a plan on ${scenario}`,
-      () => roots(channel)[0]?.replies.some((r) => /^Remediation plan v/.test(r.text)),
-      {
-        timeoutMs: 90_000,
-      },
-    );
-    const { outcome, thread } = await driveToTheEnd(scenario, channel);
-    if (/^Resolved/.test(outcome)) {
-      expect(thread).toContain('Verification passed');
-      expect(await report(scenario, channel)).toMatch(/no problem found/);
-    } else {
-      // Left to a person: the thread names the fix as commands or config lines.
-      expect(outcome).toMatch(/Needs a person/);
-      expect(thread).toMatch(/The fix to make:/);
-    }
-  });
+  it.concurrent.each(clusters.map((c, i) => [c.scenario, i] as const))(
+    '%s',
+    async (scenario, i) => {
+      const channel = channelOf(i);
+      const rootCause = stack.sims.get(scenario)!.scenario.rootCause;
+      if (rootCause === 'none') {
+        expect(await report(scenario, channel)).toMatch(/no problem found/);
+        expect(roots(channel)).toEqual([]);
+        return;
+      }
+      const opened = await waitFor(`an incident on ${scenario}`, () => roots(channel)[0], {
+        timeoutMs: 30_000,
+      }).catch(() => undefined);
+      if (!opened) {
+        // The failure shows no sandbox error (nothing stuck yet): the on-demand report must still name it.
+        const text = await report(scenario, channel);
+        expect(text).toContain(rootCause);
+        return;
+      }
+      await waitFor(
+        `a plan on ${scenario}`,
+        () => roots(channel)[0]?.replies.some((r) => /^Remediation plan v/.test(r.text)),
+        {
+          timeoutMs: 90_000,
+        },
+      );
+      const { outcome, thread } = await driveToTheEnd(scenario, channel);
+      if (/^Resolved/.test(outcome)) {
+        expect(thread).toContain('Verification passed');
+        expect(await report(scenario, channel)).toMatch(/no problem found/);
+      } else {
+        // Left to a person: the thread names the fix as commands or config lines.
+        expect(outcome).toMatch(/Needs a person/);
+        expect(thread).toMatch(/The fix to make:/);
+      }
+    },
+    180_000,
+  );
 });
