@@ -120,8 +120,8 @@ export class Interactions {
       });
       return answer(delivery, target);
     }
-    this.applyCommandAck(delivery.ack, target);
-    await this.collect(target, started);
+    const answered = this.applyCommandAck(delivery.ack, target);
+    await this.collect(target, started, answered);
     return answer(delivery, target);
   }
 
@@ -249,16 +249,17 @@ export class Interactions {
     return undefined;
   }
 
-  /** A command's ack body is shown like a response (ephemeral unless it says in_channel). */
-  private applyCommandAck(ack: unknown, target: ResponseTarget): void {
-    if (ack === undefined) return;
+  /** A command's ack body is shown like a response (ephemeral unless it says in_channel); true when shown. */
+  private applyCommandAck(ack: unknown, target: ResponseTarget): boolean {
+    if (ack === undefined) return false;
     if (typeof ack === 'string') {
       this.apply({ text: ack }, target);
-      return;
+      return true;
     }
     const parsed = responseBodySchema.safeParse(ack);
-    if (parsed.success && (parsed.data.text !== undefined || parsed.data.blocks !== undefined))
-      this.apply(parsed.data, target);
+    if (!parsed.success || (parsed.data.text === undefined && parsed.data.blocks === undefined)) return false;
+    this.apply(parsed.data, target);
+    return true;
   }
 
   private deliver(form: string, type: EnvelopeType, payload?: Record<string, unknown>): Promise<Delivery> {
@@ -273,8 +274,11 @@ export class Interactions {
     return deliverSigned(url, form, this.deps.signingSecret, this.deps.ackTimeoutMs);
   }
 
-  /** Waits until the response window ends, or shortly after the bot's last response_url post. */
-  private collect(target: ResponseTarget, started: number): Promise<void> {
+  /**
+   * Waits until the response window ends, or shortly after the bot's last answer (a response_url post, or the
+   * ack itself when it carried one: `answered`).
+   */
+  private collect(target: ResponseTarget, started: number, answered = false): Promise<void> {
     return new Promise((resolve) => {
       let quiet: NodeJS.Timeout | undefined;
       const finish = () => {
@@ -291,7 +295,7 @@ export class Interactions {
       };
       target.onResponse = arm;
       this.waiting.add(finish);
-      if (target.collected.length > 0) arm();
+      if (answered || target.collected.length > 0) arm();
     });
   }
 
