@@ -22,12 +22,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The incident once it awaits approval of plan v`version` or a later one. */
 async function awaiting(version: number) {
   return waitFor(
     `the incident awaiting approval of plan v${version}`,
     async () => {
       const [incident] = await stack.bot.store.list({ cluster: 'rec', limit: 1 });
-      return incident?.state === 'awaiting-approval' && incident.extras.planVersion === version
+      return incident?.state === 'awaiting-approval' && Number(incident.extras.planVersion) >= version
         ? incident
         : undefined;
     },
@@ -58,11 +59,12 @@ describe('recovery of what a crash left half done', () => {
     });
     await stack.bot.lifecycle.reconcile();
     await awaiting(2);
-  });
+  }, 150_000);
 
   it('a diagnosing incident whose diagnosis finished unseen settles from the stored result', async () => {
     const incident = await awaiting(2);
-    // The run it waits for is the one that made plan v2: finished long ago, its settle job done.
+    const version = Number(incident.extras.planVersion);
+    // The run it waits for is the one that made the current plan: finished long ago, its settle job done.
     const finished = (incident.extras.verdict as { diagnosis: string }).diagnosis;
     expect(await stack.bot.diagnosis.getResult(finished)).toBeDefined();
     await crashAfterTransition(incident.id, {
@@ -72,7 +74,8 @@ describe('recovery of what a crash left half done', () => {
       at: longAgo(),
     });
     await stack.bot.lifecycle.reconcile();
-    const settled = await awaiting(3);
+    const settled = await awaiting(version + 1);
+    expect(settled.extras.planVersion).toBe(version + 1);
     expect((settled.extras.verdict as { diagnosis: string }).diagnosis).toBe(finished);
-  });
+  }, 150_000);
 });
