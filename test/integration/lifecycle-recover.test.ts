@@ -22,17 +22,22 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** The incident once it awaits approval of plan v`version` or a later one. */
-async function awaiting(version: number) {
+/**
+ * The incident once it awaits approval of plan v`version` or a later one. With `sweep`, each look first runs
+ * the recovery sweep, as the bot's periodic one would (a sweep that lost a race to running work repairs it the
+ * next time round).
+ */
+async function awaiting(version: number, sweep = false) {
   return waitFor(
     `the incident awaiting approval of plan v${version}`,
     async () => {
+      if (sweep) await stack.bot.lifecycle.reconcile();
       const [incident] = await stack.bot.store.list({ cluster: 'rec', limit: 1 });
       return incident?.state === 'awaiting-approval' && Number(incident.extras.planVersion) >= version
         ? incident
         : undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 200 },
+    { timeoutMs: 60_000, intervalMs: 1000 },
   );
 }
 
@@ -57,8 +62,7 @@ describe('recovery of what a crash left half done', () => {
       by: 'UALICE',
       at: longAgo(),
     });
-    await stack.bot.lifecycle.reconcile();
-    await awaiting(2);
+    await awaiting(2, true);
   }, 150_000);
 
   it('a diagnosing incident whose diagnosis finished unseen settles from the stored result', async () => {
@@ -73,8 +77,7 @@ describe('recovery of what a crash left half done', () => {
       by: 'UALICE',
       at: longAgo(),
     });
-    await stack.bot.lifecycle.reconcile();
-    const settled = await awaiting(version + 1);
+    const settled = await awaiting(version + 1, true);
     expect(settled.extras.planVersion).toBe(version + 1);
     expect((settled.extras.verdict as { diagnosis: string }).diagnosis).toBe(finished);
   }, 150_000);
