@@ -37,7 +37,7 @@ export function evaluateTargets(r: Omit<BenchReport, 'targets'>): BenchReport['t
   };
 }
 
-const NO_HUB_FIGURES = {
+export const NO_HUB_FIGURES = {
   clusters: null,
   replicas: null,
   max_per_replica: null,

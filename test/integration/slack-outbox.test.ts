@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { startSlackEmulator, type SlackEmulator } from '../../src/sim/slack/index.js';
 import { outboxWebClient, SlackOutbox } from '../../src/slack/outbox.js';
 import { startHealthServer } from '../../src/bot/health.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const BOT_TOKEN = 'xoxb-test-outbox-token';
@@ -127,7 +127,8 @@ describe('slack outbox', () => {
   it('a reply queued before its parent lands in the parent thread', async () => {
     const o = await outbox({ sub: 'thread' });
     await o.upsert('thread-child', { ...message('thread-child reply'), thread: { key: 'thread-parent' } });
-    await sleep(300);
+    // The reply's job has run and put itself off, waiting for its parent's ts.
+    await waitFor('the reply to wait for its parent', async () => (await o.queue.getDelayedCount()) === 1);
     await o.upsert('thread-parent', message('thread-parent root'));
     await waitFor('the reply in the thread', () => topLevel('thread-parent')[0]?.replies.length === 1);
     expect(topLevel('thread-parent')[0].replies[0].text).toBe('thread-child reply');

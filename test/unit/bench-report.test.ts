@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { evaluateTargets, formatReport } from '../../src/bench/report.js';
+import { evaluateTargets, formatReport, NO_HUB_FIGURES } from '../../src/bench/report.js';
 import type { BenchReport } from '../../src/bench/run.js';
 import { percentile } from '../../src/bench/stats.js';
 
@@ -13,16 +13,7 @@ describe('percentile', () => {
   });
 });
 
-const noHub = {
-  clusters: null,
-  replicas: null,
-  max_per_replica: null,
-  per_replica: null,
-  per_replica_after: null,
-  failover_s: null,
-  duplicate_incidents: null,
-  rss_per_cluster_mb: null,
-};
+const noHub = NO_HUB_FIGURES;
 
 describe('bench targets', () => {
   type Partial2 = Omit<BenchReport, 'targets'>;
