@@ -6,7 +6,9 @@
  * last `keep` of each cluster.
  */
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+// patch.js alone: the package index would load every typed API and model at the bot's start-up (kube/clients.ts).
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { configMapCandidates, selectFlannelDaemonSets } from '../checks/api/flannel-objects.js';
@@ -261,6 +263,6 @@ async function applyObject(
     dryRun ? 'All' : undefined,
     FIELD_MANAGER,
     true,
-    k8s.PatchStrategy.ServerSideApply,
+    PatchStrategy.ServerSideApply,
   )) as unknown as Record<string, unknown>;
 }
