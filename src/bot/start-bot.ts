@@ -43,7 +43,7 @@ import {
 import { BotMetrics, METRICS_CONTENT_TYPE } from '../observability/metrics.js';
 import { botQueues } from '../observability/queues.js';
 import { kubeClientsFactory } from '../kube/clients.js';
-import { leanPodGcApi, startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
+import { startPodGarbageCollector, type PodGarbageCollector } from '../kube/pod-gc.js';
 import { PROBE_APP_LABEL } from '../checks/probe/pod.js';
 import { ACTION_APP_LABEL } from '../remediations/node-pod.js';
 
@@ -371,7 +371,7 @@ function startManagedPodGc(
   return startPodGarbageCollector({
     targets: clusters.map((c) => ({
       cluster: c.name,
-      core: () => leanPodGcApi(kubeConfigForCluster(c), () => clients(c.name).core),
+      core: () => clients(c.name).core,
     })),
     namespace,
     appNames: [PROBE_APP_LABEL, ACTION_APP_LABEL],

@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/clusters.js';
 import { kubeConfigForCluster } from './kubeconfig.js';
 import { UserError } from '../util/errors.js';
+import { callLean, leanMethod, type LeanGroup } from './lean-api.js';
 
 /** The Kubernetes clients checks and remediation actions use; one set per cluster. */
 export interface KubeClients {
@@ -17,28 +18,39 @@ type KubeApi = typeof import('@kubernetes/client-node');
 let kubeApi: Promise<KubeApi> | undefined;
 
 /**
- * client-node's index: every typed API and model (tens of MB once loaded). Loaded on first use, i.e. when a
- * diagnosis or a remediation calls the API, never at start-up: the watch path uses plain requests
- * (kube/lean-request.ts) and the bot idles without it.
+ * client-node's index: every typed API and model (tens of MB once loaded). Loaded on first use of a method
+ * without a lean form (a remediation's patch, server-side apply), never at start-up: the watch path and the
+ * diagnosis use plain requests (kube/lean-request.ts, kube/lean-api.ts) and the bot idles without it.
  */
 export function loadKubeApi(): Promise<KubeApi> {
   return (kubeApi ??= import('@kubernetes/client-node'));
 }
 
 /**
- * A typed API client made on its first call. Every method of client-node's API classes returns a promise, so a
- * call can wait for the module: `await kube.core.listNode()` works the same, and only the first one pays.
+ * An API client whose methods are plain requests where they have a lean form (kube/lean-api.ts: the diagnosis'
+ * reads, the probe pods' create/read/log/delete) and otherwise the typed client, made on its first call. Every
+ * method of client-node's API classes returns a promise, so a call can wait for the module: `await
+ * kube.core.listNode()` works the same, and only the first typed call pays for loading it.
  */
-function lazyClient<T extends object>(make: (api: KubeApi) => T): T {
+function hybridClient<T extends object>(
+  kc: k8s.KubeConfig,
+  group: LeanGroup | 'objects',
+  make: (api: KubeApi) => T,
+): T {
   let client: Promise<T> | undefined;
   return new Proxy({} as T, {
     get(_target, prop) {
       // Not a thenable, not inspectable as a method table: only method calls are forwarded.
       if (typeof prop === 'symbol' || prop === 'then') return undefined;
-      return (...args: unknown[]) =>
-        (client ??= loadKubeApi().then(make)).then((c) =>
+      const lean = leanMethod(group, prop);
+      return (...args: unknown[]) => {
+        // A second argument is client-node's per-call configuration (headers, middleware): typed only.
+        if (lean && args.length <= 1)
+          return callLean(kc, lean, args[0] as Record<string, unknown> | undefined);
+        return (client ??= loadKubeApi().then(make)).then((c) =>
           (c as unknown as Record<string, (...a: unknown[]) => unknown>)[prop](...args),
         );
+      };
     },
   });
 }
@@ -63,10 +75,10 @@ export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster
 /** The API clients the checks use, all on one KubeConfig (one per cluster: never switch its context). */
 export function kubeClients(kc: k8s.KubeConfig): KubeClients {
   return {
-    core: lazyClient((api) => kc.makeApiClient(api.CoreV1Api)),
-    apps: lazyClient((api) => kc.makeApiClient(api.AppsV1Api)),
-    rbac: lazyClient((api) => kc.makeApiClient(api.RbacAuthorizationV1Api)),
-    version: lazyClient((api) => kc.makeApiClient(api.VersionApi)),
-    objects: lazyClient((api) => api.KubernetesObjectApi.makeApiClient(kc)),
+    core: hybridClient(kc, 'core', (api) => kc.makeApiClient(api.CoreV1Api)),
+    apps: hybridClient(kc, 'apps', (api) => kc.makeApiClient(api.AppsV1Api)),
+    rbac: hybridClient(kc, 'rbac', (api) => kc.makeApiClient(api.RbacAuthorizationV1Api)),
+    version: hybridClient(kc, 'version', (api) => kc.makeApiClient(api.VersionApi)),
+    objects: hybridClient(kc, 'objects', (api) => api.KubernetesObjectApi.makeApiClient(kc)),
   };
 }

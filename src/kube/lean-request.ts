@@ -3,23 +3,33 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /**
- * Plain JSON GETs against the API server for the watch path (the event list, Flannel's presence): the same
- * request client-node's typed APIs make (URL from the current cluster; auth headers, client certificates, exec
- * plugins and proxies from KubeConfig.applyToFetchOptions), answered as plain JSON. The typed APIs build model
- * objects for every item and are loaded only when a diagnosis or a remediation needs them (kube/clients.ts).
+ * Plain JSON requests against the API server: the same request client-node's typed APIs make (URL from the
+ * current cluster; auth headers, client certificates, exec plugins and proxies from
+ * KubeConfig.applyToFetchOptions), answered as plain JSON. The typed APIs build model objects for every item (a
+ * second copy of every list, and ~50 MB of generated code once loaded); the watch path and the diagnosis' reads
+ * use these instead (kube/lean-api.ts), and the typed APIs load only for what has no lean form.
  */
 
-/** An API answer other than 2xx: `statusCode` and `body` as readApiError and describeKubeError read them. */
+/**
+ * An API answer other than 2xx, shaped like client-node's ApiException (`code` + `body`) and our watch errors
+ * (`statusCode`), so readApiError, describeKubeError and every 404 test read it the same way.
+ */
 export class KubeStatusError extends Error {
   constructor(
     readonly statusCode: number,
     readonly body: string,
     path: string,
+    method = 'GET',
   ) {
     super(
-      `GET ${path} answered ${statusCode}${http.STATUS_CODES[statusCode] ? ` ${http.STATUS_CODES[statusCode]}` : ''}`,
+      `${method} ${path} answered ${statusCode}${http.STATUS_CODES[statusCode] ? ` ${http.STATUS_CODES[statusCode]}` : ''}`,
     );
     this.name = 'KubeStatusError';
+  }
+
+  /** The HTTP status, under the name client-node's ApiException gives it. */
+  get code(): number {
+    return this.statusCode;
   }
 }
 
@@ -51,24 +61,50 @@ export async function kubeConnection(
   return { url, headers, agent: init.agent as http.Agent | undefined };
 }
 
+export type KubeQuery = Record<string, string | number | boolean | undefined>;
+
+export interface KubeRequest {
+  method?: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: KubeQuery;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** `text` for plain-text answers (pod logs); JSON otherwise. */
+  answer?: 'json' | 'text';
+  signal?: AbortSignal;
+}
+
 /** GET `path` and parse the JSON answer; a non-2xx answer rejects with KubeStatusError. */
-export async function kubeGetJson<T>(
+export function kubeGetJson<T>(
   kubeConfig: KubeConfig,
   path: string,
-  query: Record<string, string | number | boolean | undefined> = {},
+  query: KubeQuery = {},
   signal?: AbortSignal,
 ): Promise<T> {
-  const { url, headers, agent } = await kubeConnection(kubeConfig, path, query);
+  return kubeRequest<T>(kubeConfig, { path, query, signal });
+}
+
+/** One API request, its answer parsed as JSON (or kept as text); a non-2xx answer rejects with KubeStatusError. */
+export async function kubeRequest<T>(kubeConfig: KubeConfig, request: KubeRequest): Promise<T> {
+  const { path, signal } = request;
+  const method = request.method ?? 'GET';
+  const { url, headers, agent } = await kubeConnection(kubeConfig, path, request.query ?? {});
+  if (request.answer === 'text') headers.accept = '*/*';
+  const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
+  if (payload) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(payload.length);
+  }
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise<T>((resolve, reject) => {
-    const req = transport.request(url, { method: 'GET', headers, agent, signal });
+    const req = transport.request(url, { method, headers, agent, signal });
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_BODY_BYTES) req.destroy(new Error(`GET ${path}: answer larger than 64 MiB`));
+        if (size > MAX_BODY_BYTES) req.destroy(new Error(`${method} ${path}: answer larger than 64 MiB`));
         else chunks.push(chunk);
       });
       res.on('error', reject);
@@ -76,14 +112,15 @@ export async function kubeGetJson<T>(
         const text = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
         if (status < 200 || status > 299)
-          return reject(new KubeStatusError(status, text.slice(0, 65_536), path));
+          return reject(new KubeStatusError(status, text.slice(0, 65_536), path, method));
+        if (request.answer === 'text') return resolve(text as T);
         try {
           resolve(JSON.parse(text) as T);
         } catch (err) {
-          reject(new Error(`GET ${path}: the answer is not JSON (${(err as Error).message})`));
+          reject(new Error(`${method} ${path}: the answer is not JSON (${(err as Error).message})`));
         }
       });
     });
-    req.end();
+    req.end(payload);
   });
 }

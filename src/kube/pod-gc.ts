@@ -8,32 +8,13 @@
  * app.kubernetes.io/managed-by=flannel-ops (with one of our names) older than its activeDeadlineSeconds plus
  * a grace period is deleted. A live run's pod is never that old: its runner gives up soon after the deadline.
  */
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { readApiError } from './api-error.js';
-import { kubeGetJson } from './lean-request.js';
 
-/** The two calls a pass makes; client-node's CoreV1Api has them (and leanPodGcApi, without its typed models). */
+/** The two calls a pass makes; client-node's CoreV1Api has them (and kube/clients.ts' client, without its typed models). */
 export interface PodGcApi {
   listNamespacedPod(req: { namespace: string; labelSelector: string }): Promise<{ items: V1Pod[] }>;
   deleteNamespacedPod(req: { name: string; namespace: string; gracePeriodSeconds: number }): Promise<unknown>;
-}
-
-/**
- * The list as a plain JSON request, the delete through `core` (made on first use): a pass that finds nothing to
- * delete — nearly every pass — does not load client-node's typed API (see kube/clients.ts).
- */
-export function leanPodGcApi(kubeConfig: KubeConfig, core: () => PodGcApi): PodGcApi {
-  return {
-    listNamespacedPod: async ({ namespace, labelSelector }) => {
-      const list = await kubeGetJson<{ items?: V1Pod[] }>(
-        kubeConfig,
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-        { labelSelector },
-      );
-      return { items: list.items ?? [] };
-    },
-    deleteNamespacedPod: (req) => core().deleteNamespacedPod(req),
-  };
 }
 
 /** The label selector of our pods with these `app.kubernetes.io/name` values. */
