@@ -1,5 +1,7 @@
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
+// Before cron-parser: see cron-locale.ts.
+import './cron-locale.js';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
