@@ -1,21 +1,12 @@
-import { userInfo } from 'node:os';
 import { z } from 'zod';
-import { findCluster, loadClustersFile } from '../../config/clusters.js';
-import { configureLoggingFromEnv, loadEnv } from '../../config/env.js';
 import { ConfigError, isConfigError } from '../../config/issues.js';
-import { createRedis } from '../../coordination/redis-connection.js';
 import type { DiagnosisDocument } from '../../diagnosis/assemble.js';
 import { formatDiagnosisReport, progressLines } from '../../diagnosis/report-text.js';
-import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../../diagnosis/service.js';
 import type { DiagnosisProgress } from '../../diagnosis/types.js';
-import { IncidentStore } from '../../incidents/store.js';
-import { kubeClientsFactory } from '../../kube/clients.js';
-import { assertRedisReachable } from '../../coordination/queue-connection.js';
-import { loadRunbooks } from '../../runbooks/load.js';
 import { UserError } from '../../util/errors.js';
 import { terminalJson } from '../../util/sanitize.js';
-import { resolveClustersPath, resolveRunbooksDir } from '../options.js';
 import { untilSignal } from '../signals.js';
+import { openDiagnosisSession, safeUserName } from './diagnosis-session.js';
 
 export interface DiagnoseFlags {
   json?: boolean;
@@ -47,33 +38,7 @@ export function diagnoseExitCode(d: DiagnosisDocument): 0 | 1 | 2 {
 export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Promise<number> {
   const timeout = timeoutSchema.safeParse(flags.timeout);
   if (!timeout.success) throw new UserError(timeout.error.issues.map((i) => i.message).join('; '), 2);
-  const env = asCouldNotDiagnose(() => loadEnv());
-  configureLoggingFromEnv({ ...env, logLevel: env.logLevel === 'info' ? 'warn' : env.logLevel });
-  const config = asCouldNotDiagnose(() => loadClustersFile(resolveClustersPath(flags)));
-  const cluster = findCluster(config, clusterName);
-  const runbooks = asCouldNotDiagnose(() => loadRunbooks(resolveRunbooksDir(flags)));
-  // Built now so a broken kubeconfig stops here; other clusters' clients are made on demand, because this
-  // process's workers may also pick up jobs of diagnoses other processes (the bot) started.
-  const clientsFor = kubeClientsFactory(config.clusters);
-  asCouldNotDiagnose(() => clientsFor(cluster.name));
-  await assertRedisReachable(env.redisUrl);
-
-  const redis = createRedis(env.redisUrl);
-  const store = new IncidentStore({ redis, prefix: env.keyPrefix });
-  const service = new DiagnosisService({
-    redis: env.redisUrl,
-    prefix: env.keyPrefix,
-    store,
-    runbooks,
-    clients: clientsFor,
-    probe: {
-      namespace: env.probeNamespace,
-      image: env.probeImage,
-      ...(env.probeCriSocketDir && { criSocketDir: env.probeCriSocketDir }),
-      concurrency: cluster.remediation.probeConcurrency,
-      deadlineSeconds: DEFAULT_PROBE_DEADLINE_SECONDS,
-    },
-  });
+  const { cluster, service, close } = await openDiagnosisSession(clusterName, flags, asCouldNotDiagnose);
   const view = new ProgressView(process.stderr);
   let diagnosisId: string | undefined;
   // Snapshots can arrive before start() returns the id: keep the latest per diagnosis until then.
@@ -107,9 +72,7 @@ export async function runDiagnose(clusterName: string, flags: DiagnoseFlags): Pr
     return diagnoseExitCode(diagnosis);
   } finally {
     view.finish();
-    await service.close();
-    await store.close();
-    redis.disconnect();
+    await close();
   }
 }
 
@@ -120,14 +83,6 @@ function asCouldNotDiagnose<T>(load: () => T): T {
   } catch (err) {
     if (isConfigError(err) && err.exitCode !== 2) throw new ConfigError(err.problems, 2);
     throw err;
-  }
-}
-
-function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
   }
 }
 

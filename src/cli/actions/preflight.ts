@@ -1,24 +1,15 @@
-import { userInfo } from 'node:os';
 import { z } from 'zod';
-import { findCluster, loadClustersFile } from '../../config/clusters.js';
-import { configureLoggingFromEnv, loadEnv } from '../../config/env.js';
 import { ConfigError, isConfigError } from '../../config/issues.js';
-import { assertRedisReachable } from '../../coordination/queue-connection.js';
-import { createRedis } from '../../coordination/redis-connection.js';
 import {
   formatPreflight,
   runPreflight,
   unknownPreflight,
   type PreflightReport,
 } from '../../diagnosis/preflight.js';
-import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../../diagnosis/service.js';
-import { IncidentStore } from '../../incidents/store.js';
-import { kubeClientsFactory } from '../../kube/clients.js';
-import { loadRunbooks } from '../../runbooks/load.js';
 import { isUserError, UserError } from '../../util/errors.js';
 import { terminalJson } from '../../util/sanitize.js';
-import { resolveClustersPath, resolveRunbooksDir } from '../options.js';
 import { untilSignal } from '../signals.js';
+import { openDiagnosisSession, safeUserName } from './diagnosis-session.js';
 
 export interface PreflightFlags {
   json?: boolean;
@@ -55,31 +46,7 @@ export async function runPreflightCommand(clusterName: string, flags: PreflightF
   const parsed = flagsSchema.safeParse(flags);
   if (!parsed.success) throw new UserError(parsed.error.issues.map((i) => i.message).join('; '), 2);
   const { sample, timeout, wait } = parsed.data;
-  const env = couldNotTell(() => loadEnv());
-  configureLoggingFromEnv({ ...env, logLevel: env.logLevel === 'info' ? 'warn' : env.logLevel });
-  const config = couldNotTell(() => loadClustersFile(resolveClustersPath(flags)));
-  const cluster = couldNotTell(() => findCluster(config, clusterName));
-  const runbooks = couldNotTell(() => loadRunbooks(resolveRunbooksDir(flags)));
-  const clientsFor = kubeClientsFactory(config.clusters);
-  const kube = couldNotTell(() => clientsFor(cluster.name));
-  await assertRedisReachable(env.redisUrl);
-
-  const redis = createRedis(env.redisUrl);
-  const store = new IncidentStore({ redis, prefix: env.keyPrefix });
-  const service = new DiagnosisService({
-    redis: env.redisUrl,
-    prefix: env.keyPrefix,
-    store,
-    runbooks,
-    clients: clientsFor,
-    probe: {
-      namespace: env.probeNamespace,
-      image: env.probeImage,
-      ...(env.probeCriSocketDir && { criSocketDir: env.probeCriSocketDir }),
-      concurrency: cluster.remediation.probeConcurrency,
-      deadlineSeconds: DEFAULT_PROBE_DEADLINE_SECONDS,
-    },
-  });
+  const { cluster, kube, service, close } = await openDiagnosisSession(clusterName, flags, couldNotTell);
   const interrupted = untilSignal().then((signal) => {
     throw new UserError(`could not tell: interrupted (${signal})`, 2);
   });
@@ -113,9 +80,7 @@ export async function runPreflightCommand(clusterName: string, flags: PreflightF
     );
     return report.exitCode;
   } finally {
-    await service.close();
-    await store.close();
-    redis.disconnect();
+    await close();
   }
 }
 
@@ -127,13 +92,5 @@ function couldNotTell<T>(load: () => T): T {
     if (isConfigError(err) && err.exitCode !== 2) throw new ConfigError(err.problems, 2);
     if (isUserError(err) && err.exitCode !== 2) throw new UserError(err.message, 2);
     throw err;
-  }
-}
-
-function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
   }
 }
