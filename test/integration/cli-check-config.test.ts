@@ -74,7 +74,10 @@ current-context: prod-admin
     channel: C0123PROD
     approvals:
       approvers: { users: [UALICE, UBOB], groups: [oncall] }
+    schedule: "*/30 * * * *"
+    backups: { keep: 5 }
   - name: staging
+    backups: { schedule: "off" }
     channel: C0456STG
 `,
   );
@@ -110,6 +113,11 @@ describe('flannel-ops check-config', () => {
     expect(out).toContain('approvers UALICE, UBOB, @oncall');
     expect(out).toMatch(/staging: channel C0456STG, in-cluster/);
     expect(out).toMatch(/staging: .*no approvers/);
+    // What runs on its own: each cluster's scheduled diagnosis and backups.
+    expect(out).toMatch(
+      /prod: .*\n\s+schedules \(UTC\): diagnosis "\*\/30 \* \* \* \*", backups "0 3 \* \* \*" \(keep 5\)/,
+    );
+    expect(out).toMatch(/staging: .*\n\s+schedules \(UTC\): no scheduled diagnosis, scheduled backups off/);
     expect(out).toMatch(/runbooks .*: \d+ runbooks? loaded \(.*flannel.*\)/);
     expect(out).toMatch(/Redis redis:\/\/.*: answers \(Redis \d+\.\d+\.\d+, db 0\)/);
     expect(out).not.toContain('API server answers'); // --offline
@@ -256,7 +264,7 @@ current-context: gone
       );
       const ok = await run(['check-config', '--clusters', simOnly, '--runbooks', RUNBOOKS], slackEnv);
       expect(ok.code).toBe(0);
-      expect(ok.stdout).toMatch(/sim: channel C0123SIM, .*\n\s+API server answers: Kubernetes v\d+\.\d+/);
+      expect(ok.stdout).toMatch(/sim: channel C0123SIM, .*\n.*\n\s+API server answers: Kubernetes v\d+\.\d+/);
     } finally {
       await sim.stop();
     }

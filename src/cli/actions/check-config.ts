@@ -146,9 +146,16 @@ function clusterSummary(cluster: ClusterConfig): { problems: Problem[]; line: st
       ? 'no approvers: remediation plans cannot be approved'
       : `approvers ${[...users, ...groups.map((g) => `@${g}`)].join(', ')}`;
   const required = cluster.approvals.required;
+  const schedules = [
+    cluster.schedule ? `diagnosis "${cluster.schedule}"` : 'no scheduled diagnosis',
+    cluster.backups.schedule === 'off'
+      ? 'scheduled backups off'
+      : `backups "${cluster.backups.schedule}" (keep ${cluster.backups.keep})`,
+  ];
   const line =
     `  ${cluster.name}: channel ${cluster.channel}, ${connection}; ${approvers} ` +
-    `(approvals needed: low ${required.low}, medium ${required.medium}, high ${required.high})`;
+    `(approvals needed: low ${required.low}, medium ${required.medium}, high ${required.high})\n` +
+    `    schedules (UTC): ${schedules.join(', ')}`;
   return { problems, line };
 }
 
