@@ -182,7 +182,11 @@ export async function runDeployedBench(opts: BenchOptions & { root: string }): P
         samples.push(bot.rssMb());
         await new Promise((r) => setTimeout(r, 1_000));
       }
-      clusterGrowth.push({ clusters: n, watching_ms: watchingMs, rss_idle_mb: round(percentile(samples, 0.5)) });
+      clusterGrowth.push({
+        clusters: n,
+        watching_ms: watchingMs,
+        rss_idle_mb: round(percentile(samples, 0.5)),
+      });
       await bot.stop();
       bot = undefined;
     }

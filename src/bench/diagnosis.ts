@@ -60,7 +60,7 @@ export async function runDiagnosisBench(
     prefix,
     store,
     runbooks: loadRunbooks(shippedRunbooksDir()),
-    clients: kubeClientsFactory(clusters),
+    clients: kubeClientsFactory(clusters, { shareReads: true }),
     probe: {
       namespace: DEFAULT_PROBE_NAMESPACE,
       image: 'busybox:1.36',

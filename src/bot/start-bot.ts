@@ -152,7 +152,7 @@ export async function startBot(config: BotConfig): Promise<Bot> {
       prefix,
       store,
       runbooks,
-      clients: kubeClientsFactory(clusters),
+      clients: kubeClientsFactory(clusters, { shareReads: true }),
       probe: {
         namespace: env.probeNamespace,
         image: env.probeImage,

@@ -2,7 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/clusters.js';
 import { kubeConfigForCluster } from './kubeconfig.js';
 import { UserError } from '../util/errors.js';
-import { callLean, leanMethod, type LeanGroup } from './lean-api.js';
+import { callLean, leanMethod, SharedReads, type LeanGroup } from './lean-api.js';
 
 /** The Kubernetes clients checks and remediation actions use; one set per cluster. */
 export interface KubeClients {
@@ -36,6 +36,7 @@ function hybridClient<T extends object>(
   kc: k8s.KubeConfig,
   group: LeanGroup | 'objects',
   make: (api: KubeApi) => T,
+  shared: SharedReads | undefined,
 ): T {
   let client: Promise<T> | undefined;
   return new Proxy({} as T, {
@@ -46,7 +47,7 @@ function hybridClient<T extends object>(
       return (...args: unknown[]) => {
         // A second argument is client-node's per-call configuration (headers, middleware): typed only.
         if (lean && args.length <= 1)
-          return callLean(kc, lean, args[0] as Record<string, unknown> | undefined);
+          return callLean(kc, lean, args[0] as Record<string, unknown> | undefined, shared);
         return (client ??= loadKubeApi().then(make)).then((c) =>
           (c as unknown as Record<string, (...a: unknown[]) => unknown>)[prop](...args),
         );
@@ -55,8 +56,19 @@ function hybridClient<T extends object>(
   });
 }
 
+export interface KubeClientsOptions {
+  /**
+   * Identical list requests share one answer (kube/lean-api.ts SharedReads): for the diagnosis, whose checks run
+   * at once and list the same pods and nodes. Not for remediation steps, which read what they just changed.
+   */
+  shareReads?: boolean;
+}
+
 /** `clients(cluster)` for the diagnosis service and its workers: one KubeConfig (and client set) per cluster, built once. */
-export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster: string) => KubeClients {
+export function kubeClientsFactory(
+  clusters: readonly ClusterConfig[],
+  options: KubeClientsOptions = {},
+): (cluster: string) => KubeClients {
   const cache = new Map<string, KubeClients>();
   return (name) => {
     const cached = cache.get(name);
@@ -66,19 +78,20 @@ export function kubeClientsFactory(clusters: readonly ClusterConfig[]): (cluster
       throw new UserError(
         `unknown cluster "${name}" (configured: ${clusters.map((c) => c.name).join(', ')})`,
       );
-    const clients = kubeClients(kubeConfigForCluster(cluster));
+    const clients = kubeClients(kubeConfigForCluster(cluster), options);
     cache.set(name, clients);
     return clients;
   };
 }
 
 /** The API clients the checks use, all on one KubeConfig (one per cluster: never switch its context). */
-export function kubeClients(kc: k8s.KubeConfig): KubeClients {
+export function kubeClients(kc: k8s.KubeConfig, options: KubeClientsOptions = {}): KubeClients {
+  const shared = options.shareReads ? new SharedReads() : undefined;
   return {
-    core: hybridClient(kc, 'core', (api) => kc.makeApiClient(api.CoreV1Api)),
-    apps: hybridClient(kc, 'apps', (api) => kc.makeApiClient(api.AppsV1Api)),
-    rbac: hybridClient(kc, 'rbac', (api) => kc.makeApiClient(api.RbacAuthorizationV1Api)),
-    version: hybridClient(kc, 'version', (api) => kc.makeApiClient(api.VersionApi)),
-    objects: hybridClient(kc, 'objects', (api) => api.KubernetesObjectApi.makeApiClient(kc)),
+    core: hybridClient(kc, 'core', (api) => kc.makeApiClient(api.CoreV1Api), shared),
+    apps: hybridClient(kc, 'apps', (api) => kc.makeApiClient(api.AppsV1Api), shared),
+    rbac: hybridClient(kc, 'rbac', (api) => kc.makeApiClient(api.RbacAuthorizationV1Api), shared),
+    version: hybridClient(kc, 'version', (api) => kc.makeApiClient(api.VersionApi), shared),
+    objects: hybridClient(kc, 'objects', (api) => api.KubernetesObjectApi.makeApiClient(kc), shared),
   };
 }

@@ -101,8 +101,50 @@ export function callLean(
   kubeConfig: KubeConfig,
   spec: LeanMethod,
   params: Record<string, unknown> | undefined,
+  shared?: SharedReads,
 ): Promise<unknown> {
-  return kubeRequest(kubeConfig, leanRequest(spec, params)).then(withItems);
+  const request = leanRequest(spec, params);
+  const send = () => kubeRequest(kubeConfig, request).then(withItems);
+  // Lists and /version: reads by name are cheap and may be waited on for a change (a pod going away).
+  if (!shared || spec.verb !== 'GET' || spec.answer || spec.path.includes('{name}')) return send();
+  return shared.get(`${request.path}?${new URLSearchParams(request.query as Record<string, string>)}`, send);
+}
+
+/** How long an answered list is handed to identical requests (see SharedReads). */
+export const SHARED_READ_MS = 1_000;
+
+/**
+ * Identical list requests to one cluster share one answer: while one is in flight, and for SHARED_READ_MS after it
+ * arrived. A diagnosis runs its checks at once and several list every pod (or node) of the cluster; on a large
+ * cluster each list is megabytes of JSON, and a copy per check was most of the diagnosis' CPU and of the bot's peak
+ * memory. The answer is the same object for every caller: readers must not change it. A failed request is
+ * not handed on (the next caller asks again).
+ */
+export class SharedReads {
+  private readonly entries = new Map<string, { answer: Promise<unknown>; arrived?: number }>();
+
+  constructor(
+    private readonly reuseMs = SHARED_READ_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(key: string, send: () => Promise<unknown>): Promise<unknown> {
+    const t = this.now();
+    for (const [k, e] of this.entries) {
+      if (e.arrived !== undefined && t - e.arrived > this.reuseMs) this.entries.delete(k);
+    }
+    const hit = this.entries.get(key);
+    if (hit) return hit.answer;
+    const entry: { answer: Promise<unknown>; arrived?: number } = { answer: send() };
+    this.entries.set(key, entry);
+    entry.answer.then(
+      () => (entry.arrived = this.now()),
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.answer;
+  }
 }
 
 /** A list always has `items`, as client-node's typed lists do (an API server may leave an empty one out). */

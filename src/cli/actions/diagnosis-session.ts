@@ -34,7 +34,7 @@ export async function openDiagnosisSession(
   const config = orExit2(() => loadClustersFile(resolveClustersPath(flags)));
   const cluster = orExit2(() => findCluster(config, clusterName));
   const runbooks = orExit2(() => loadRunbooks(resolveRunbooksDir(flags)));
-  const clientsFor = kubeClientsFactory(config.clusters);
+  const clientsFor = kubeClientsFactory(config.clusters, { shareReads: true });
   const kube = orExit2(() => clientsFor(cluster.name));
   await assertRedisReachable(env.redisUrl);
 
