@@ -66,9 +66,22 @@ export function classifySandboxMessageUncached(message: string): FailureSignatur
 /** Templates remembered by the shared classifier; a storm has a handful, hostile input cannot grow it. */
 export const DEFAULT_TEMPLATE_CAPACITY = 256;
 
+/**
+ * The cache pays only when most messages hit: a miss costs the scan on top of full classification. Over each
+ * window of lookups the hit rate is measured; below MIN_HIT_RATE (wordings whose names carry no digit, say, so
+ * every pod gets its own template) the classifier classifies in full for the next BYPASS_MESSAGES, then measures
+ * again.
+ */
+const WINDOW = 512;
+const MIN_HIT_RATE = 0.85;
+const BYPASS_MESSAGES = 4_096;
+
 export class SandboxMessageClassifier {
   private readonly templates: TemplateCache<TemplateFacts>;
   private readonly scan = new TemplateScan();
+  private lookups = 0;
+  private hits = 0;
+  private bypass = 0;
   constructor(capacity = DEFAULT_TEMPLATE_CAPACITY) {
     this.templates = new TemplateCache(capacity);
   }
@@ -79,6 +92,10 @@ export class SandboxMessageClassifier {
 
   classify(message: string): FailureSignature {
     if (typeof message !== 'string') return classifyInFull(normaliseMessage(message)).signature;
+    if (this.bypass > 0) {
+      this.bypass--;
+      return classifyInFull(normaliseMessage(message)).signature;
+    }
     let text = message.length > MAX_MESSAGE_CHARS ? message.slice(0, MAX_MESSAGE_CHARS) : message;
     const scan = this.scan;
     let found = scanTemplate(text, true, scan);
@@ -87,15 +104,25 @@ export class SandboxMessageClassifier {
       found = scanTemplate(text, false, scan);
     }
     if (found === NO_TEMPLATE) return classifyInFull(text).signature;
+    if (++this.lookups === WINDOW) this.endWindow();
     const hash = scan.hash();
     const facts = this.templates.get(hash, scan);
     if (facts) {
       const signature = classifyByFacts(text, facts);
-      if (signature) return signature;
+      if (signature) {
+        this.hits++;
+        return signature;
+      }
     }
     const full = classifyInFull(text);
     if (full.facts) this.templates.set(hash, scan, full.facts);
     return full.signature;
+  }
+
+  private endWindow(): void {
+    if (this.hits < this.lookups * MIN_HIT_RATE) this.bypass = BYPASS_MESSAGES;
+    this.lookups = 0;
+    this.hits = 0;
   }
 }
 

@@ -248,6 +248,23 @@ describe('classification by message template', () => {
     expect(classifier.templateCount).toBe(16);
   });
 
+  it('through a stretch of one-off wordings (when the cache steps aside) and back, every answer is the full one', () => {
+    const classifier = new SandboxMessageClassifier();
+    const storm = (i: number): string =>
+      `failed to setup network for sandbox "${(i * 7919).toString(16).padStart(64, '1')}": failed to allocate for range 0: no IP addresses available in range set: 10.244.${i % 250}.1-10.244.${i % 250}.254`;
+    const oneOff = (i: number): string =>
+      `${['open /run/flannel/subnet.env: no such file or directory', 'cni plugin not initialized', 'failed'][i % 3]} ${'z'.repeat(i % 700)}`;
+    const messages = [
+      ...Array.from({ length: 1_500 }, (_, i) => storm(i)),
+      ...Array.from({ length: 2_000 }, (_, i) => oneOff(i)),
+      ...Array.from({ length: 6_000 }, (_, i) => storm(i)),
+    ];
+    for (const message of messages) {
+      expect(classifier.classify(message)).toEqual(classifySandboxMessageUncached(message));
+    }
+    expect(classifier.templateCount).toBeLessThanOrEqual(256);
+  });
+
   it('only the patterns template.ts names read a token with a class that cares about its characters', () => {
     // A positive class or \d outside a word can tell one id from another; such a pattern must be SHAPE_SENSITIVE
     // (or, like IP_EXHAUSTED, have those classes only in optional groups that just fill in details).
