@@ -5,15 +5,18 @@
  * classify.ts caches that per template and re-reads only the ids of each message.
  *
  * Why two messages with one template classify alike (keep in step with patterns.ts):
- * - A token is a maximal run of ASCII letters and digits. Only tokens containing a digit are replaced; every
- *   other character (separators, quotes, punctuation, digit-free words) stays as it is, so two messages with one
- *   template differ only inside replaced tokens, at the same places.
+ * - A token is a maximal run of ASCII letters and digits. Only tokens containing a digit, or following a `-`
+ *   (the random parts of pod names, digit-free uuid segments), are replaced; every other character (separators,
+ *   quotes, punctuation, other words) stays as it is, so two messages with one template differ only inside
+ *   replaced tokens, at the same places. A digit-free token equal to a word of the patterns is kept (a word
+ *   between required separators, like ` add: `, can only be met by a token equal to it).
  * - A token that contains any word of the patterns' literal text (DANGER_WORDS, e.g. `k8s`, `multus`,
  *   `networkpluginnotready`, `no`) is kept as it is: a pod named `multus-1` or `x1no` could start, end or hold a
  *   keyword. Every pattern starts with a literal and is case-insensitive, so a match can only begin or end inside a
  *   replaced token if the token holds a literal word of that pattern (its first or last word) — which it does not.
  * - Where a pattern reads a token with a character class, any token does: negated classes (`[^"]*`, `[^_\s]+`,
- *   `[^\s:]+` ...) and `\w` take every letter and digit, and `'[a-z]+'` none with a digit. Classes inside optional
+ *   `[^\s:]+` ...) and `\w` take every letter and digit, and `'[a-z]+'` none with a digit (a digit-free token is
+ *   replaced only after a `-`, never right after the quote). Classes inside optional
  *   groups (the IP range, the legacy subnet) only change the details, which a cache hit re-reads from the message.
  *   Two patterns need a token of a given shape: CRIO_SANDBOX (`_(\d+)`) and BRIDGE_ADDRESS_MISMATCH
  *   (`different from ([0-9a-f.:/]+)`). SHAPE_SENSITIVE lists them; classify.ts caches no template in which one
@@ -42,7 +45,10 @@ const WORD_RUN = new RegExp(`[a-z0-9${JOIN}]+`, 'gi');
  * classes are not words; a letter class or an optional letter joins its word, which is then represented by its
  * longest piece (the piece any token holding the word holds too).
  */
-export function literalWords(patterns: readonly (RegExp | string)[]): string[] {
+export function literalWords(
+  patterns: readonly (RegExp | string)[],
+  which: 'edge' | 'all' = 'edge',
+): string[] {
   const words = new Set<string>();
   for (const p of patterns) {
     const literal =
@@ -64,12 +70,11 @@ export function literalWords(patterns: readonly (RegExp | string)[]): string[] {
       // A word with a digit (`k8s`) is met by a token equal to it, which would be replaced.
       const inner =
         !/\d/.test(longest) &&
-        m[0][0] !== JOIN &&
-        m[0][m[0].length - 1] !== JOIN &&
+        !m[0].includes(JOIN) &&
         isSeparator(literal[m.index - 1]) &&
         isSeparator(literal[end]) &&
         !'?*+{'.includes(literal[end + 1] ?? '');
-      if (!inner) words.add(longest.toLowerCase());
+      if (!inner || which === 'all') words.add(longest.toLowerCase());
     }
   }
   return [...words].sort((a, b) => b.length - a.length || a.localeCompare(b));
@@ -80,11 +85,12 @@ function isSeparator(c: string | undefined): boolean {
   return c !== undefined && ` "':,;=-_/.<>!#%&@\`~`.includes(c);
 }
 
-export const DANGER_WORDS: readonly string[] = literalWords(
-  (Object.values(P) as unknown[]).filter(
-    (v): v is RegExp | string => v instanceof RegExp || typeof v === 'string',
-  ),
+const PATTERNS = (Object.values(P) as unknown[]).filter(
+  (v): v is RegExp | string => v instanceof RegExp || typeof v === 'string',
 );
+export const DANGER_WORDS: readonly string[] = literalWords(PATTERNS);
+/** Every word of the patterns: a digit-free token equal to one of them may be what a pattern reads, so it is kept. */
+const LITERAL_WORDS: ReadonlySet<string> = new Set(literalWords(PATTERNS, 'all'));
 
 const DANGER = new RegExp(DANGER_WORDS.join('|'), 'i');
 /** The danger words a token of digits and a–f only can hold: the only check most sandbox ids and uids need. */
@@ -216,17 +222,24 @@ export function scanTemplate(text: string, checked: boolean, scan: TemplateScan)
       else if ((c | 32) > 102) hexOnly = false;
       c = ++i < n ? text.charCodeAt(i) : 0;
     } while (isAlnum(c));
+    const afterDash = previous === 45;
     previous = 65;
-    if (digits === 0) continue;
+    if (digits === 0 && !afterDash) continue;
     const code = tokenCode(text, start, i, digits, hexOnly);
     if (code !== KEPT) scan.push(start, i, code);
   }
   return scan.count;
 }
 
-/** The placeholder for the token text[start, end), or KEPT when it stays as it is (no digit, or a danger word). */
+/**
+ * The placeholder for the token text[start, end) (one with a digit, or any after a `-`), or KEPT when it stays as
+ * it is: it holds a danger word, or it has no digit and is a word of the patterns.
+ */
 function tokenCode(text: string, start: number, end: number, digits: number, hexOnly: boolean): number {
-  if (digits === 0) return KEPT;
+  if (digits === 0) {
+    const token = text.slice(start, end);
+    return LITERAL_WORDS.has(token.toLowerCase()) || DANGER.test(token) ? KEPT : REPLACED;
+  }
   if (digits === end - start) return REPLACED;
   const danger = hexOnly ? HEX_DANGER : DANGER;
   return danger && danger.test(text.slice(start, end)) ? KEPT : REPLACED;

@@ -97,17 +97,21 @@ const variableToken: fc.Arbitrary<string> = fc.oneof(
 const anyToken = fc.oneof(
   { weight: 8, arbitrary: variableToken },
   { weight: 1, arbitrary: fc.constantFrom(...KEYWORDS) },
+  { weight: 1, arbitrary: fc.stringMatching(/^[a-zA-Z]{1,8}$/) },
   { weight: 1, arbitrary: fc.constantFrom('', '-', '_', '"', ':', ' ') },
 );
 
-/** Replaces every run of letters and digits that holds a digit (ids, names, numbers, ranges) with a new token. */
+/** Runs of letters and digits holding a digit (ids, names, numbers, ranges) or following a `-` (name parts). */
+const VARIABLE = /(?<=-)[A-Za-z0-9]+|[A-Za-z0-9]*\d[A-Za-z0-9]*/g;
+
+/** Replaces every VARIABLE run with a new token. */
 function substitute(message: string, tokens: readonly string[]): string {
   let i = 0;
-  return message.replace(/[A-Za-z0-9]*\d[A-Za-z0-9]*/g, () => tokens[i++ % tokens.length]);
+  return message.replace(VARIABLE, () => tokens[i++ % tokens.length]);
 }
 
 /** How many tokens `substitute` replaces in a wording. */
-const variableCount = (message: string): number => message.match(/[A-Za-z0-9]*\d[A-Za-z0-9]*/g)?.length ?? 0;
+const variableCount = (message: string): number => message.match(VARIABLE)?.length ?? 0;
 
 /** A token glued in anywhere (merging into a word or a keyword), or nothing. */
 const glue = (wording: string): fc.Arbitrary<[number, string] | null> =>
