@@ -5,6 +5,7 @@
 import * as P from './patterns.js';
 import type { ErrorClass, FailureSignature, Runtime } from './signature.js';
 import { readEvent, type CoreV1EventLike, type EventFields } from './event-fields.js';
+import { NO_TEMPLATE, NOT_NORMALISED, scanTemplate, TemplateCache, TemplateScan } from './template.js';
 
 export type { ErrorClass, FailureSignature, Runtime, SubnetEnvWording } from './signature.js';
 export { ERROR_CLASSES, RUNTIMES } from './signature.js';
@@ -47,24 +48,204 @@ const PLUGIN_LEVEL_CLASSES: ReadonlySet<ErrorClass> = new Set([
   'cni-config-invalid',
 ]);
 
+/**
+ * Classifies a sandbox-failure message. Messages of one template (template.ts: the wording with ids, names and
+ * numbers as placeholders) share everything but those ids, so the first message of a template is classified in
+ * full and the next ones run only the regexes that read their own ids and details. The result is the same as
+ * classifySandboxMessageUncached's for every message (test/unit/detect-template.test.ts).
+ */
 export function classifySandboxMessage(message: string): FailureSignature {
-  let text = normaliseMessage(message);
-  const combined = P.COMBINED_PREFIX.test(text);
-  if (combined) text = text.replace(P.COMBINED_PREFIX, '');
-  const m = new Message(text);
+  return defaultClassifier.classify(message);
+}
 
-  const match = classify(m);
-  const signature: FailureSignature = {
-    errorClass: match?.errorClass ?? 'other',
-    runtime: 'unknown',
-    multus: m.test(P.MULTUS),
-    delegateAdd: m.test(P.DELEGATE_ADD),
+/** Full classification, no template cache: the reference the cached path must equal. */
+export function classifySandboxMessageUncached(message: string): FailureSignature {
+  return classifyInFull(normaliseMessage(message)).signature;
+}
+
+/** Templates remembered by the shared classifier; a storm has a handful, hostile input cannot grow it. */
+export const DEFAULT_TEMPLATE_CAPACITY = 256;
+
+/**
+ * The cache pays only when most messages hit: a miss costs the scan on top of full classification. Over each
+ * window of lookups the hit rate is measured; below MIN_HIT_RATE (wordings whose names carry no digit, say, so
+ * every pod gets its own template) the classifier classifies in full for the next BYPASS_MESSAGES, then measures
+ * again.
+ */
+const WINDOW = 512;
+const MIN_HIT_RATE = 0.85;
+const BYPASS_MESSAGES = 4_096;
+
+export class SandboxMessageClassifier {
+  private readonly templates: TemplateCache<TemplateFacts>;
+  private readonly scan = new TemplateScan();
+  private lookups = 0;
+  private hits = 0;
+  private bypass = 0;
+  constructor(capacity = DEFAULT_TEMPLATE_CAPACITY) {
+    this.templates = new TemplateCache(capacity);
+  }
+
+  get templateCount(): number {
+    return this.templates.size;
+  }
+
+  classify(message: string): FailureSignature {
+    if (typeof message !== 'string') return classifyInFull(normaliseMessage(message)).signature;
+    if (this.bypass > 0) {
+      this.bypass--;
+      return classifyInFull(normaliseMessage(message)).signature;
+    }
+    let text = message.length > MAX_MESSAGE_CHARS ? message.slice(0, MAX_MESSAGE_CHARS) : message;
+    const scan = this.scan;
+    let found = scanTemplate(text, true, scan);
+    if (found === NOT_NORMALISED) {
+      text = normaliseMessage(text);
+      found = scanTemplate(text, false, scan);
+    }
+    if (found === NO_TEMPLATE) return classifyInFull(text).signature;
+    if (++this.lookups === WINDOW) this.endWindow();
+    const hash = scan.hash();
+    const facts = this.templates.get(hash, scan);
+    if (facts) {
+      const signature = classifyByFacts(text, facts);
+      if (signature) {
+        this.hits++;
+        return signature;
+      }
+    }
+    const full = classifyInFull(text);
+    if (full.facts) this.templates.set(hash, scan, full.facts);
+    return full.signature;
+  }
+
+  private endWindow(): void {
+    if (this.hits < this.lookups * MIN_HIT_RATE) this.bypass = BYPASS_MESSAGES;
+    this.lookups = 0;
+    this.hits = 0;
+  }
+}
+
+const defaultClassifier = new SandboxMessageClassifier();
+
+/** What every message of one template shares (template.ts says why). */
+interface TemplateFacts {
+  /** Length of kubelet's `(combined from similar events): ` prefix, 0 without it. */
+  bodyStart: number;
+  combined: boolean;
+  errorClass: ErrorClass;
+  /** The detector that decided the class; a hit runs only it, for the details. */
+  detector: Detector | undefined;
+  runtime: Runtime;
+  multus: boolean;
+  delegateAdd: boolean;
+  /** Which of describePlugin's patterns matched (a hit skips the others). */
+  plugin: PluginMatches;
+  wrapper: WrapperKind;
+  /** Did SANDBOX_ID match (read by the containerd and dockershim wrappers)? */
+  sandboxId: boolean;
+}
+
+function classifyInFull(text: string): { signature: FailureSignature; facts: TemplateFacts | undefined } {
+  const combined = P.COMBINED_PREFIX.test(text);
+  const body = combined ? text.replace(P.COMBINED_PREFIX, '') : text;
+  const m = new Message(body);
+
+  const decided = classify(m);
+  const match = decided?.match;
+  const plugin = describePlugin(m);
+  const wrapperKind = findWrapper(m);
+  const sandboxId = wrapperReadsSandboxId(wrapperKind) ? m.exec(P.SANDBOX_ID) : null;
+  const wrapper = readWrapper(wrapperKind, m, sandboxId) ?? {};
+  const errorClass = match?.errorClass ?? 'other';
+  const multus = m.test(P.MULTUS);
+  const delegateAdd = m.test(P.DELEGATE_ADD);
+  const runtime = detectRuntime(m, errorClass);
+  const signature = assemble(
+    errorClass,
+    runtime,
+    multus,
+    delegateAdd,
     combined,
+    plugin.fields,
+    wrapper,
+    match?.details,
+  );
+  if (!shapeProof(m, wrapperKind)) return { signature, facts: undefined };
+  return {
+    signature,
+    facts: {
+      bodyStart: text.length - body.length,
+      combined,
+      errorClass,
+      detector: decided?.detector,
+      runtime,
+      multus,
+      delegateAdd,
+      plugin: plugin.matched,
+      wrapper: wrapperKind,
+      sandboxId: sandboxId !== null,
+    },
   };
-  assignDefined(signature, describePlugin(m));
-  assignDefined(signature, describeWrapper(m));
-  assignDefined(signature, match?.details);
-  signature.runtime = detectRuntime(m, signature);
+}
+
+/**
+ * Can every message of this template be trusted to match CRIO_SANDBOX and BRIDGE_ADDRESS_MISMATCH as this one
+ * does (template.ts SHAPE_SENSITIVE)? Yes when the keyword is absent, or present (once, for the bridge) and matched:
+ * a hit re-runs the wrapper and the deciding detector, and a bridge match elsewhere than the winner cannot move.
+ */
+function shapeProof(m: Message, wrapper: WrapperKind): boolean {
+  if (m.mayMatch(P.CRIO_SANDBOX) && wrapper !== 'crio') return false;
+  if (m.mayMatch(P.BRIDGE_ADDRESS_MISMATCH)) {
+    const key = P.PATTERN_KEYS.get(P.BRIDGE_ADDRESS_MISMATCH)?.[0] ?? '';
+    const first = m.lower.indexOf(key);
+    if (m.lower.indexOf(key, first + 1) >= 0 || !m.test(P.BRIDGE_ADDRESS_MISMATCH)) return false;
+  }
+  return true;
+}
+
+/** Undefined when the message does not read as its template promised (then it is classified in full). */
+function classifyByFacts(text: string, f: TemplateFacts): FailureSignature | undefined {
+  // Ungated: the template says which patterns match, so the keyword checks would only cost time.
+  const m = new Message(f.bodyStart > 0 ? text.slice(f.bodyStart) : text, false);
+  let details: Partial<FailureSignature> | undefined;
+  if (f.detector) {
+    const match = f.detector(m);
+    if (!match || match.errorClass !== f.errorClass) return undefined;
+    details = match.details;
+  }
+  let plugin: Partial<FailureSignature> | undefined;
+  if (f.plugin.description || f.plugin.delegate || f.plugin.network) {
+    const described = describePlugin(m, f.plugin);
+    const found = described.matched;
+    if (found.description !== f.plugin.description || found.network !== f.plugin.network) return undefined;
+    if (found.delegate !== f.plugin.delegate) return undefined;
+    plugin = described.fields;
+  }
+  let sandboxId: RegExpExecArray | null = null;
+  if (f.sandboxId) {
+    sandboxId = m.exec(P.SANDBOX_ID);
+    if (!sandboxId) return undefined;
+  }
+  const wrapper = readWrapper(f.wrapper, m, sandboxId);
+  if (!wrapper) return undefined;
+  return assemble(f.errorClass, f.runtime, f.multus, f.delegateAdd, f.combined, plugin, wrapper, details);
+}
+
+function assemble(
+  errorClass: ErrorClass,
+  runtime: Runtime,
+  multus: boolean,
+  delegateAdd: boolean,
+  combined: boolean,
+  plugin: Partial<FailureSignature> | undefined,
+  wrapper: Partial<FailureSignature>,
+  details: Partial<FailureSignature> | undefined,
+): FailureSignature {
+  const signature: FailureSignature = { errorClass, runtime, multus, delegateAdd, combined };
+  assignDefined(signature, plugin);
+  assignDefined(signature, wrapper);
+  assignDefined(signature, details);
   return signature;
 }
 
@@ -75,12 +256,16 @@ export function classifySandboxMessage(message: string): FailureSignature {
  */
 class Message {
   readonly lower: string;
-  constructor(readonly text: string) {
-    this.lower = text.toLowerCase();
+  constructor(
+    readonly text: string,
+    private readonly gated = true,
+  ) {
+    this.lower = gated ? text.toLowerCase() : '';
   }
 
   /** False when the message lacks every key of the pattern, so the pattern cannot match. */
   mayMatch(re: RegExp): boolean {
+    if (!this.gated) return true;
     const keys = P.PATTERN_KEYS.get(re);
     if (keys === undefined) return true;
     for (let i = 0; i < keys.length; i++) if (this.lower.includes(keys[i])) return true;
@@ -186,16 +371,20 @@ const SPECIFIC: Detector[] = [
 /** Only consulted when no specific wording matched. */
 const FALLBACK: Detector[] = [detectSubnetEnvOther];
 
-function classify(message: Message): ClassMatch | undefined {
+function classify(message: Message): { match: ClassMatch; detector: Detector } | undefined {
   let best: ClassMatch | undefined;
+  let bestDetector: Detector | undefined;
   for (const detect of SPECIFIC) {
     const m = detect(message);
-    if (m && (!best || m.index < best.index)) best = m;
+    if (m && (!best || m.index < best.index)) {
+      best = m;
+      bestDetector = detect;
+    }
   }
-  if (best) return best;
+  if (best && bestDetector) return { match: best, detector: bestDetector };
   for (const detect of FALLBACK) {
     const m = detect(message);
-    if (m) return m;
+    if (m) return { match: m, detector: detect };
   }
   return undefined;
 }
@@ -278,38 +467,97 @@ function detectConfigInvalid(message: Message): ClassMatch | undefined {
 
 // ---- wrapper details ---------------------------------------------------------------------------
 
-function describePlugin(message: Message): Partial<FailureSignature> {
+/** Which of describePlugin's patterns matched; a template hit runs only those. */
+interface PluginMatches {
+  description: boolean;
+  delegate: boolean;
+  network: boolean;
+}
+const ALL_PLUGIN_PATTERNS: PluginMatches = { description: true, delegate: true, network: true };
+
+function describePlugin(
+  message: Message,
+  run: PluginMatches = ALL_PLUGIN_PATTERNS,
+): { fields: Partial<FailureSignature>; matched: PluginMatches } {
   const text = message.text;
+  const matched: PluginMatches = { description: false, delegate: false, network: false };
   // The innermost non-Multus plugin is the one whose error was wrapped (Multus delegates to it).
   let pluginType: string | undefined;
   let pluginName: string | undefined;
-  for (const m of message.matchAll(P.PLUGIN_DESCRIPTION)) {
-    if (m[1].toLowerCase() === 'multus') continue;
-    pluginType = m[1];
-    pluginName = m[2];
+  if (run.description) {
+    for (const m of message.matchAll(P.PLUGIN_DESCRIPTION)) {
+      matched.description = true;
+      if (m[1].toLowerCase() === 'multus') continue;
+      pluginType = m[1];
+      pluginName = m[2];
+    }
   }
-  pluginType ??= message.exec(P.MULTUS_DELEGATE_TYPE)?.[1];
+  if (pluginType === undefined && run.delegate) {
+    const delegate = message.exec(P.MULTUS_DELEGATE_TYPE);
+    if (delegate) {
+      matched.delegate = true;
+      pluginType = delegate[1];
+    }
+  }
   let cniNetwork: string | undefined;
-  for (const m of text.matchAll(P.NETWORK_NAME)) cniNetwork = m[1];
-  return { pluginType, pluginName, cniNetwork };
+  if (run.network) {
+    for (const m of text.matchAll(P.NETWORK_NAME)) {
+      matched.network = true;
+      cniNetwork = m[1];
+    }
+  }
+  return { fields: { pluginType, pluginName, cniNetwork }, matched };
 }
 
-function describeWrapper(message: Message): Partial<FailureSignature> {
-  const crio = message.exec(P.CRIO_SANDBOX);
-  if (crio) {
-    return { podName: crio[1], podNamespace: crio[2], podUid: crio[3], sandboxId: crio[5] };
-  }
-  const crioAdding = message.exec(P.CRIO_ADDING_POD);
-  if (crioAdding) return { podNamespace: crioAdding[1], podName: crioAdding[2] };
+/** The runtime wrapper whose ids the signature carries; the first that matches, in this order. */
+type WrapperKind = 'crio' | 'crio-adding' | 'dockershim' | 'dockershim-sandbox' | 'pre-cri' | 'none';
 
-  const sandboxId = message.exec(P.SANDBOX_ID)?.[1];
-  const dockershim = message.exec(P.DOCKERSHIM_PLUGIN);
-  if (dockershim) return { sandboxId, ...splitPodNamespace(dockershim[1]) };
-  const dockershimSandbox = message.exec(P.DOCKERSHIM_SANDBOX);
-  if (dockershimSandbox) return { sandboxId, podName: dockershimSandbox[2] };
-  const preCri = message.exec(P.PRE_CRI_POD);
-  if (preCri) return { podName: preCri[1], podNamespace: preCri[2], podUid: preCri[3] };
-  return { sandboxId };
+function findWrapper(message: Message): WrapperKind {
+  if (message.test(P.CRIO_SANDBOX)) return 'crio';
+  if (message.test(P.CRIO_ADDING_POD)) return 'crio-adding';
+  if (message.test(P.DOCKERSHIM_PLUGIN)) return 'dockershim';
+  if (message.test(P.DOCKERSHIM_SANDBOX)) return 'dockershim-sandbox';
+  if (message.test(P.PRE_CRI_POD)) return 'pre-cri';
+  return 'none';
+}
+
+function wrapperReadsSandboxId(kind: WrapperKind): boolean {
+  return kind === 'dockershim' || kind === 'dockershim-sandbox' || kind === 'none';
+}
+
+/** The wrapper's ids; undefined when its pattern does not match (the message is not of the kind). */
+function readWrapper(
+  kind: WrapperKind,
+  message: Message,
+  sandboxMatch: RegExpExecArray | null,
+): Partial<FailureSignature> | undefined {
+  const sandboxId = sandboxMatch?.[1];
+  switch (kind) {
+    case 'crio': {
+      const crio = message.exec(P.CRIO_SANDBOX);
+      return crio
+        ? { podName: crio[1], podNamespace: crio[2], podUid: crio[3], sandboxId: crio[5] }
+        : undefined;
+    }
+    case 'crio-adding': {
+      const adding = message.exec(P.CRIO_ADDING_POD);
+      return adding ? { podNamespace: adding[1], podName: adding[2] } : undefined;
+    }
+    case 'dockershim': {
+      const dockershim = message.exec(P.DOCKERSHIM_PLUGIN);
+      return dockershim ? { sandboxId, ...splitPodNamespace(dockershim[1]) } : undefined;
+    }
+    case 'dockershim-sandbox': {
+      const sandbox = message.exec(P.DOCKERSHIM_SANDBOX);
+      return sandbox ? { sandboxId, podName: sandbox[2] } : undefined;
+    }
+    case 'pre-cri': {
+      const preCri = message.exec(P.PRE_CRI_POD);
+      return preCri ? { podName: preCri[1], podNamespace: preCri[2], podUid: preCri[3] } : undefined;
+    }
+    case 'none':
+      return { sandboxId };
+  }
 }
 
 /** dockershim names pods `<pod>_<ns>`; neither part may contain `_` (DNS-1123 names). */
@@ -319,7 +567,7 @@ function splitPodNamespace(value: string): Partial<FailureSignature> {
   return { podName: value.slice(0, cut), podNamespace: value.slice(cut + 1) };
 }
 
-function detectRuntime(m: Message, signature: FailureSignature): Runtime {
+function detectRuntime(m: Message, errorClass: ErrorClass): Runtime {
   if (m.test(P.CRIO_SANDBOX) || m.test(P.CRIO_ADDING_POD)) {
     return 'cri-o';
   }
@@ -330,9 +578,7 @@ function detectRuntime(m: Message, signature: FailureSignature): Runtime {
   if (m.test(P.CONTAINERD_SANDBOX)) {
     // containerd ≥1.6 vendors libcni ≥1.0, which prefixes plugin errors with `plugin type=... failed (add)`.
     // Runtime-side errors (CNI not initialised) never carry it, so its absence only dates plugin errors.
-    return !m.test(P.LIBCNI_PREFIX) && PLUGIN_LEVEL_CLASSES.has(signature.errorClass)
-      ? 'containerd-1.5'
-      : 'containerd';
+    return !m.test(P.LIBCNI_PREFIX) && PLUGIN_LEVEL_CLASSES.has(errorClass) ? 'containerd-1.5' : 'containerd';
   }
   if (m.test(P.CONTAINERD_15_NOT_READY)) return 'containerd-1.5';
   if (m.test(P.CONTAINERD_NOT_READY)) return 'containerd';

@@ -169,7 +169,17 @@ export class IncidentStore {
       batch.namespaces.length,
       classes.length,
     ];
-    for (const e of batch.events) args.push(e.uid, e.count, classIndex.get(e.errorClass) ?? 1);
+    // One argument per event (HMGET/HSET need the uids), the counts and class indexes packed into one string each
+    // (record-signals.lua): redis-server then parses and allocates a third of the per-event arguments.
+    const counts: number[] = new Array(batch.events.length);
+    const indexes: number[] = classes.length > 1 ? new Array(batch.events.length) : [];
+    for (let i = 0; i < batch.events.length; i++) {
+      const e = batch.events[i];
+      args.push(e.uid);
+      counts[i] = e.count;
+      if (classes.length > 1) indexes[i] = classIndex.get(e.errorClass) ?? 1;
+    }
+    args.push(counts.join(','), indexes.join(','));
     for (const p of batch.pods) args.push(p);
     for (const n of batch.nodes) args.push(n);
     for (const ns of batch.namespaces) args.push(ns);

@@ -149,6 +149,81 @@ describe('an event storm', () => {
   });
 });
 
+describe('one batch mixing error classes and counts', () => {
+  const cluster = 'mixed-batch';
+  const CLASSES = ['ip-exhausted', 'subnet-env-missing', 'cni0-address-mismatch'];
+  /** 2,500 events in one call (several of the script's 1,000-event chunks), classes and counts interleaved. */
+  const signals = (bump: (i: number) => number): SandboxSignalLike[] =>
+    Array.from({ length: 2_500 }, (_, i) => ({
+      eventUid: `mixed-${i}`,
+      namespace: `team-${i % 5}`,
+      podName: `app-${i}`,
+      node: `node-${i % 50}`,
+      // Counts > 1, a large one and one an odd producer sent as 2.5.
+      count: i === 7 ? 1_000_000_007 + bump(i) : i === 8 ? 2.5 : 2 + ((i * 7) % 9) + bump(i),
+      firstSeen: Date.parse('2024-05-01T09:00:00Z') + i,
+      lastSeen: Date.parse('2024-05-01T09:30:00Z') + i,
+      message: `sandbox failure of class ${CLASSES[i % 3]}`,
+      signature: { errorClass: CLASSES[i % 3] },
+    }));
+  /** What the incident must hold per class: distinct events and the sum of each event's highest count. */
+  const perClass = (batches: SandboxSignalLike[][]) => {
+    const max = new Map<string, { errorClass: string; count: number }>();
+    for (const s of batches.flat()) {
+      const count = Math.floor(s.count ?? 1);
+      const seen = max.get(s.eventUid);
+      if (!seen || count > seen.count) max.set(s.eventUid, { errorClass: s.signature.errorClass, count });
+    }
+    const out: Record<string, { events: number; occurrences: number }> = {};
+    for (const { errorClass, count } of max.values()) {
+      out[errorClass] ??= { events: 0, occurrences: 0 };
+      out[errorClass].events++;
+      out[errorClass].occurrences += count;
+    }
+    return out;
+  };
+  const stored = (incident: { signatures: { errorClass: string; events: number; occurrences: number }[] }) =>
+    Object.fromEntries(
+      incident.signatures.map((s) => [s.errorClass, { events: s.events, occurrences: s.occurrences }]),
+    );
+
+  it('stores each class its exact events and occurrences, and only the increase on re-delivery', async () => {
+    const first = signals(() => 0);
+    const opened = (await store.recordSignals(cluster, 'flannel-sandbox', first))!;
+    expect(opened.change).toBe('opened');
+    expect(stored(opened.incident)).toEqual(perClass([first]));
+    expect(opened.incident.counts).toMatchObject({ events: 2_500, pods: 2_500, nodes: 50, namespaces: 5 });
+    expect(opened.incident.counts.occurrences).toBe(
+      Object.values(perClass([first])).reduce((sum, c) => sum + c.occurrences, 0),
+    );
+
+    // Re-delivered, shuffled, with higher counts that differ by class (and some events not bumped at all).
+    const higher = signals((i) => (i % 4 === 0 ? 0 : 1 + (i % 3) * 10)).reverse();
+    const updated = (await store.recordSignals(cluster, 'flannel-sandbox', higher))!;
+    expect(updated.change).toBe('updated');
+    expect(stored(updated.incident)).toEqual(perClass([first, higher]));
+    expect(updated.incident.counts.events).toBe(2_500);
+    expect(updated.incident.counts.occurrences).toBe(
+      Object.values(perClass([first, higher])).reduce((sum, c) => sum + c.occurrences, 0),
+    );
+
+    // The same delivery again, and the first (lower counts) again: nothing changes.
+    expect((await store.recordSignals(cluster, 'flannel-sandbox', higher))!.change).toBe('unchanged');
+    expect((await store.recordSignals(cluster, 'flannel-sandbox', first))!.change).toBe('unchanged');
+
+    // A batch of one class only (its class indexes are not sent) adds to that class alone.
+    const single = Array.from({ length: 1_200 }, (_, i) => ({
+      ...first[0],
+      eventUid: `single-${i}`,
+      podName: `solo-${i}`,
+      count: 3,
+      signature: { errorClass: 'subnet-env-missing' },
+    }));
+    const after = (await store.recordSignals(cluster, 'flannel-sandbox', single))!;
+    expect(stored(after.incident)).toEqual(perClass([first, higher, single]));
+  });
+});
+
 describe('two bot replicas recording at the same time', () => {
   it('end up with one incident and exact counts', async () => {
     const cluster = 'replicas';

@@ -1,7 +1,9 @@
 -- KEYS: latest pointer, all index, active index, cluster index, cluster active index.
 -- ARGV: incidentBase, cluster, runbookId, candidateId, nowMs, cooldownMs, cap, firstSeenMs, lastSeenMs, clusterBase,
---       nEvents, nPods, nNodes, nNamespaces, nClasses, then nEvents x (uid, count, classIndex), pods, nodes,
---       namespaces, nClasses x (errorClass, sample).
+--       nEvents, nPods, nNodes, nNamespaces, nClasses, then nEvents uids, the events' counts and class indexes
+--       packed (two strings, see below), pods, nodes, namespaces, nClasses x (errorClass, sample).
+-- Packed per event to spare redis-server one argument object (and one Lua string) per value: counts as numbers
+-- separated by ',' (in the uids' order); class indexes likewise, or '' when every event is of class 1.
 -- Returns {change, incidentHash, signaturesHash} or {'id-collision'}.
 local base = ARGV[1]
 local cluster, runbook, candidate = ARGV[2], ARGV[3], ARGV[4]
@@ -77,7 +79,8 @@ local changed = false
 -- repetition of deliveries, so PFCOUNT estimates the sum of the untracked events' counts (about 1 %).
 local evKey = key .. ':events'
 local evStart = 16
-local classStart = evStart + nEvents * 3 + nPods + nNodes + nNs
+local packedCounts, packedClasses = ARGV[evStart + nEvents], ARGV[evStart + nEvents + 1]
+local classStart = evStart + nEvents + 2 + nPods + nNodes + nNs
 local classEvents, classOcc = {}, {}
 local occDelta = 0
 local evCount = redis.call('HLEN', evKey)
@@ -106,16 +109,19 @@ local function flushUntracked(c)
   end
   u.uids, u.tokens, u.flushed = {}, {}, true
 end
+-- One pass over each packed string, in step with the uids.
+local nextCount = string.gmatch(packedCounts, '[^,]+')
+local nextClass = packedClasses ~= '' and string.gmatch(packedClasses, '[^,]+') or nil
 local i = 0
 while i < nEvents do
   local n = math.min(CHUNK, nEvents - i)
-  local uids = {}
-  for j = 1, n do uids[j] = ARGV[evStart + (i + j - 1) * 3] end
-  local prev = redis.call('HMGET', evKey, unpack(uids))
+  local first = evStart + i
+  local prev = redis.call('HMGET', evKey, unpack(ARGV, first, first + n - 1))
   local updates = {}
   for j = 1, n do
-    local at = evStart + (i + j - 1) * 3
-    local uid, count, cls = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+    local uid = ARGV[first + j - 1]
+    local count = tonumber(nextCount())
+    local cls = nextClass and tonumber(nextClass()) or 1
     local p = prev[j] and tonumber(prev[j]) or nil
     local delta, isNew = 0, false
     if p == nil then
@@ -175,7 +181,7 @@ local function addMembers(setKey, offset, count)
     end
   end
 end
-local podStart = evStart + nEvents * 3
+local podStart = evStart + nEvents + 2
 addMembers(key .. ':pods', podStart, nPods)
 addMembers(key .. ':nodes', podStart + nPods, nNodes)
 addMembers(key .. ':namespaces', podStart + nPods + nNodes, nNs)
