@@ -28,9 +28,15 @@ export function mergeEventCount(previousMax: number | undefined, incoming: numbe
 }
 
 /** An Event always happened at least once; counts from odd producers (0, NaN, 2.5) are made sane. */
+/**
+ * An Event's count is an int32 in the API (core/v1 `count`, events.k8s.io `series.count`); a larger number is not
+ * a real count, and past ~1e14 Lua would write it in exponent form, which Redis' integer commands refuse.
+ */
+export const MAX_EVENT_COUNT = 2 ** 31 - 1;
+
 export function normalizeCount(count: number | null | undefined): number {
   if (typeof count !== 'number' || !Number.isFinite(count) || count < 1) return 1;
-  return Math.floor(count);
+  return Math.min(Math.floor(count), MAX_EVENT_COUNT);
 }
 
 export function toEpochMs(value: TimeInput): number | undefined {

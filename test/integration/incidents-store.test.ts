@@ -149,6 +149,28 @@ describe('an event storm', () => {
   });
 });
 
+describe('a nonsense event count', () => {
+  it('is recorded as the largest count an Event can carry, not refused by Redis', async () => {
+    const store = newStore();
+    const cluster = `huge-${randomUUID()}`;
+    const event = (count: number): SandboxSignalLike => ({
+      eventUid: 'huge-1',
+      count,
+      namespace: 'default',
+      podName: 'web-0',
+      node: 'node-1',
+      message: 'no IP addresses available in range set: 10.244.1.1-10.244.1.254',
+      signature: { errorClass: 'ip-exhausted' },
+      firstSeen: new Date(clock).toISOString(),
+      lastSeen: new Date(clock).toISOString(),
+    });
+    const first = (await store.recordSignals(cluster, 'flannel-sandbox', [event(1e15)]))!;
+    expect(first.incident.counts.occurrences).toBe(2 ** 31 - 1);
+    // Larger still: already at the cap, nothing to add.
+    expect((await store.recordSignals(cluster, 'flannel-sandbox', [event(1e300)]))!.change).toBe('unchanged');
+  });
+});
+
 describe('one batch mixing error classes and counts', () => {
   const cluster = 'mixed-batch';
   const CLASSES = ['ip-exhausted', 'subnet-env-missing', 'cni0-address-mismatch'];

@@ -42,6 +42,7 @@ describe('mergeEventCount', () => {
     expect(normalizeCount(0)).toBe(1);
     expect(normalizeCount(Number.NaN)).toBe(1);
     expect(normalizeCount(4.7)).toBe(4);
+    expect(normalizeCount(1e15)).toBe(2 ** 31 - 1); // an Event's count is an int32
     expect(mergeEventCount(undefined, 0).occurrencesDelta).toBe(1);
   });
 });
