@@ -5,6 +5,7 @@
  * exhaustion errors are a symptom for node-ipam to explain (leaks).
  */
 import type { CheckDefinition, Finding } from '../types.js';
+import type { KubeClients } from '../../kube/clients.js';
 import { classifySandboxMessage, type ErrorClass } from '../../detect/classify.js';
 import { parseIpv4Cidr, usablePodIps } from '../../util/ipv4.js';
 import { clip, evaluation, gatherNodes, listSome, numberParam, plural, type Evaluation } from './common.js';
@@ -160,14 +161,56 @@ export function evaluateStuckPods(facts: StuckPodsFacts, params: Record<string, 
   );
 }
 
-function eventTime(e: {
-  lastTimestamp?: Date;
-  eventTime?: Date;
-  metadata?: { creationTimestamp?: Date };
-}): string | undefined {
+interface EventItem {
+  reason?: string;
+  message?: string;
+  count?: number;
+  involvedObject?: { kind?: string; namespace?: string; name?: string };
+  lastTimestamp?: Date | string;
+  eventTime?: Date | string;
+  metadata?: { creationTimestamp?: Date | string };
+}
+
+function eventTime(e: EventItem): string | undefined {
   const t = e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
   if (t instanceof Date) return t.toISOString();
   return typeof t === 'string' ? t : undefined;
+}
+
+/**
+ * The latest sandbox event of each pod (`namespace/name`): a sandbox failure says more than "network not
+ * ready", so it wins whatever their times; among events of one reason the latest wins (one pass, no sort).
+ */
+async function latestSandboxEvents(kube: KubeClients): Promise<Map<string, SandboxEvent>> {
+  const [sandboxEvents, notReadyEvents] = await Promise.all([
+    kube.core.listEventForAllNamespaces({ fieldSelector: 'reason=FailedCreatePodSandBox' }),
+    kube.core.listEventForAllNamespaces({ fieldSelector: 'reason=NetworkNotReady' }),
+  ]);
+  const events = new Map<string, SandboxEvent>();
+  for (const list of [notReadyEvents.items as EventItem[], sandboxEvents.items as EventItem[]]) {
+    const latest = new Map<string, { at: number; event: SandboxEvent }>();
+    for (const e of list) {
+      if (e.involvedObject?.kind !== 'Pod' || !e.message) continue;
+      const key = `${e.involvedObject.namespace}/${e.involvedObject.name}`;
+      const lastSeen = eventTime(e);
+      const parsed = lastSeen ? Date.parse(lastSeen) : Number.NaN;
+      const at = Number.isNaN(parsed) ? Number.NEGATIVE_INFINITY : parsed;
+      const seen = latest.get(key);
+      // Equal times: the later in the list wins, as the API lists them in creation order.
+      if (seen && at < seen.at) continue;
+      latest.set(key, {
+        at,
+        event: {
+          reason: e.reason ?? '',
+          message: e.message,
+          count: e.count ?? 1,
+          ...(lastSeen ? { lastSeen } : {}),
+        },
+      });
+    }
+    for (const [key, { event }] of latest) events.set(key, event);
+  }
+  return events;
 }
 
 export const check: CheckDefinition<StuckPodsFacts> = {
@@ -176,29 +219,11 @@ export const check: CheckDefinition<StuckPodsFacts> = {
   title: 'Stuck pods',
   async gather(ctx) {
     const now = new Date().toISOString();
-    const [podList, nodes, sandboxEvents, notReadyEvents] = await Promise.all([
+    const [podList, nodes] = await Promise.all([
       ctx.kube.core.listPodForAllNamespaces(),
       gatherNodes(ctx.kube),
-      ctx.kube.core.listEventForAllNamespaces({ fieldSelector: 'reason=FailedCreatePodSandBox' }),
-      ctx.kube.core.listEventForAllNamespaces({ fieldSelector: 'reason=NetworkNotReady' }),
     ]);
     const pods = podList.items.map(summarizePod);
-    // Latest event per pod; a sandbox failure says more than "network not ready".
-    const events = new Map<string, SandboxEvent>();
-    for (const list of [notReadyEvents.items, sandboxEvents.items]) {
-      const sorted = [...list].sort((a, b) => (eventTime(a) ?? '').localeCompare(eventTime(b) ?? ''));
-      for (const e of sorted) {
-        if (e.involvedObject?.kind !== 'Pod' || !e.message) continue;
-        const key = `${e.involvedObject.namespace}/${e.involvedObject.name}`;
-        const lastSeen = eventTime(e);
-        events.set(key, {
-          reason: e.reason ?? '',
-          message: e.message,
-          count: e.count ?? 1,
-          ...(lastSeen ? { lastSeen } : {}),
-        });
-      }
-    }
     const candidates: StuckPodCandidate[] = [];
     const running = new Map<string, number>();
     for (const p of pods) {
@@ -210,7 +235,6 @@ export const check: CheckDefinition<StuckPodsFacts> = {
           ? 'Terminating'
           : undefined;
       if (!state) continue;
-      const event = events.get(podKey(p));
       candidates.push({
         namespace: p.namespace,
         name: p.name,
@@ -218,8 +242,16 @@ export const check: CheckDefinition<StuckPodsFacts> = {
         ...(p.node ? { node: p.node } : {}),
         ...(p.deletionTimestamp ? { since: p.deletionTimestamp } : {}),
         ...(p.owner ? { owner: p.owner } : {}),
-        ...(event ? { event } : {}),
       });
+    }
+    // Why each stuck pod is stuck: its latest sandbox event. Read only when a pod is stuck: in an event storm
+    // the lists are thousands of events (megabytes), of no use when no pod waits.
+    if (candidates.length > 0) {
+      const events = await latestSandboxEvents(ctx.kube);
+      for (const c of candidates) {
+        const event = events.get(`${c.namespace}/${c.name}`);
+        if (event) c.event = event;
+      }
     }
     return {
       now,
