@@ -9,8 +9,6 @@ export default {
   // A private redis-server when none answers at REDIS_URL; missing tools reported once (test/global-setup.mjs).
   globalSetup: '<rootDir>/test/global-setup.mjs',
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
-  // A failing test runs again up to twice, its first errors printed (test/setup-retries.ts).
-  setupFilesAfterEnv: ['<rootDir>/test/setup-retries.ts'],
   // Integration suites start servers and child processes; keep them off each other's ports and CPU.
   maxWorkers: 2,
   testTimeout: 60000,

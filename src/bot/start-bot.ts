@@ -10,7 +10,7 @@ import { App, LogLevel } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/clusters.js';
 import { envSecrets, type EnvWithSlack } from '../config/env.js';
-import { createRedis } from '../coordination/redis-connection.js';
+import { createRedis, trackConnections } from '../coordination/redis-connection.js';
 import { waitForRedis } from '../coordination/redis-startup.js';
 import { DEFAULT_PROBE_DEADLINE_SECONDS, DiagnosisService } from '../diagnosis/service.js';
 import { IncidentStore } from '../incidents/store.js';
@@ -74,6 +74,28 @@ export interface BotConfig {
   lifecycle?: { reconcileIntervalMs?: number; verifyIntervalMs?: number; now?: () => number };
   /** Tests: every configured schedule runs every this many ms instead of its cron expression. */
   schedules?: { everyMs?: number };
+  /**
+   * How long stop() closes gracefully before it closes every Redis connection forcibly (default 25 s: active
+   * diagnosis jobs get 15 s plus a cancel grace, and Kubernetes kills the pod 30 s after SIGTERM).
+   */
+  stopTimeoutMs?: number;
+}
+
+export const DEFAULT_STOP_TIMEOUT_MS = 25_000;
+/** After the forced close, how long the remaining stop steps may still take before they are left behind. */
+const FORCED_GRACE_MS = 3000;
+
+/** True when `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface Bot {
@@ -90,7 +112,11 @@ export interface Bot {
   diagnosis: DiagnosisService;
   /** This bot's Prometheus registry (served at GET /metrics). */
   metrics: BotMetrics;
-  /** Graceful: stop watching and taking requests, let workers finish their jobs, close connections. */
+  /**
+   * Graceful: stop watching and taking requests, let workers finish their jobs, close connections. Bounded:
+   * past stopTimeoutMs every Redis connection is closed forcibly (a dead or frozen server never answers the
+   * QUIT a graceful close waits for), so it ends within about stopTimeoutMs + a few seconds.
+   */
   stop(): Promise<void>;
 }
 
@@ -114,12 +140,45 @@ export async function startBot(config: BotConfig): Promise<Bot> {
     secrets: envSecrets(env),
     metrics: { contentType: METRICS_CONTENT_TYPE, scrape: () => metrics.scrape() },
   };
-  const stop = async () => {
+  // Every connection the bot's parts open is one of these or duplicated from them (BullMQ duplicates its own).
+  const connections = trackConnections([redis, bullConnection]);
+  const stopTimeoutMs = config.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  const closeAll = async () => {
     phase = 'stopping';
-    for (const close of closers.splice(0).reverse()) {
-      await close().catch((err) => logger.warn('error while stopping', { err }));
+    const deadline = Date.now() + stopTimeoutMs;
+    const steps = closers.splice(0).reverse();
+    const run = (close: () => Promise<unknown>) =>
+      close().catch((err) => logger.warn('error while stopping', { err }));
+    while (steps.length > 0) {
+      const close = steps.shift()!;
+      const step = run(close);
+      if (await settlesWithin(step, deadline - Date.now())) continue;
+      // Typically a close waiting on a master that died (its reconnects) or stopped answering (its QUIT):
+      // closing the connections fails what waits on them. The steps left run at once, each already late.
+      logger.warn('graceful stop ran out of time; closing the Redis connections forcibly', {
+        stopTimeoutMs,
+        waitingOn: close.toString().slice(0, 80),
+      });
+      connections.closeForGood();
+      const pending = new Set<string>();
+      const rest = [[close, step] as const, ...steps.splice(0).map((c) => [c, run(c)] as const)].map(
+        ([c, p]) => {
+          const name = c.toString().slice(0, 80);
+          pending.add(name);
+          return p.finally(() => pending.delete(name));
+        },
+      );
+      if (!(await settlesWithin(Promise.all(rest), FORCED_GRACE_MS)))
+        logger.warn('stop steps still running after the forced close; not waiting for them', {
+          graceMs: FORCED_GRACE_MS,
+          steps: [...pending],
+        });
     }
+    // Nothing left connected or reconnecting in the background (it would keep the process up).
+    connections.closeForGood();
   };
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= closeAll());
   closers.push(async () => {
     await redis.quit().catch(() => redis.disconnect());
     await bullConnection.quit().catch(() => bullConnection.disconnect());

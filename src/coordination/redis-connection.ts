@@ -137,3 +137,56 @@ export function createRedis(url: string = DEFAULT_REDIS_URL, extra: RedisOptions
   }
   return new Redis({ ...target.options, ...extra });
 }
+
+/** Connections and every duplicate made from them (BullMQ's workers and queue events duplicate theirs). */
+export interface ConnectionFamily {
+  /** Every connection still known, the roots first. */
+  readonly all: readonly Redis[];
+  /**
+   * Closes them all for good, now: sockets destroyed at once (a graceful disconnect waits up to 2 s for a frozen
+   * peer), pending and later commands fail with "Connection is closed", and nothing reconnects them (BullMQ
+   * calls connect() again on a connection that ended under a worker it is still closing), including duplicates
+   * made afterwards.
+   */
+  closeForGood(): void;
+}
+
+const CLOSED_FOR_GOOD = 'Connection is closed (the process is stopping)';
+
+/**
+ * Records `roots` and everything duplicated from them, at any depth, so a stop that ran out of time can close
+ * what BullMQ opened on its own: a quit() or a close() waiting on a dead or frozen server never ends by itself
+ * (its QUIT waits in the offline queue while the connection reconnects, or for a reply that never comes).
+ */
+export function trackConnections(roots: readonly Redis[]): ConnectionFamily {
+  const all: Redis[] = [];
+  let closed = false;
+  const close = (conn: Redis) => {
+    const patched = conn as unknown as { connect: () => Promise<void> };
+    patched.connect = () => Promise.reject(new Error(CLOSED_FOR_GOOD));
+    if (conn.status === 'end') return;
+    conn.disconnect();
+    const sockets = isClusterConnection(conn)
+      ? (conn as unknown as Cluster).nodes().map((node) => node.stream)
+      : [conn.stream];
+    for (const socket of sockets) socket?.destroy();
+  };
+  const track = (conn: Redis) => {
+    all.push(conn);
+    const duplicate = conn.duplicate.bind(conn) as (...args: unknown[]) => Redis;
+    (conn as unknown as { duplicate: (...args: unknown[]) => Redis }).duplicate = (...args) => {
+      const copy = duplicate(...args);
+      track(copy);
+      if (closed) close(copy);
+      return copy;
+    };
+  };
+  for (const root of roots) track(root);
+  return {
+    all,
+    closeForGood() {
+      closed = true;
+      for (const conn of all) close(conn);
+    },
+  };
+}

@@ -892,7 +892,7 @@ export class IncidentLifecycle {
   }
 
   private async resolve(incident: Incident, from: IncidentState, reason: string): Promise<void> {
-    const resolved = await this.moveIncident(incident, 'resolved', [from], 'bot', reason);
+    const resolved = await this.claimMove(incident, 'resolved', [from], 'bot', reason);
     if (!resolved) return;
     await this.emitIncident(resolved, 'state');
     await this.emit({ type: 'resolved', incident: resolved, summary: await this.summary(resolved, reason) });
@@ -950,7 +950,7 @@ export class IncidentLifecycle {
       nowMs: this.now(),
     });
     const view = await this.plans.create(plan);
-    const moved = await this.moveIncident(incident, 'awaiting-approval', [from], 'bot', reason, {
+    const moved = await this.claimMove(incident, 'awaiting-approval', [from], 'bot', reason, {
       planVersion: version,
       verdict: { headline: plan.headline, cause: d.causes[0]?.id, diagnosis: d.id },
     });
@@ -1124,9 +1124,12 @@ export class IncidentLifecycle {
           this.now() - Date.parse(run.at) > grace
         ) {
           const result = await this.opts.diagnosis.getResult(run.id);
-          const settle = await this.queue.getJob(jobIds.settle(run.id));
-          const settleState = settle ? await settle.getState() : undefined;
-          if (result && (!settle || settleState === 'completed' || settleState === 'failed')) {
+          if (result) {
+            // The diagnosis finished: settle from its stored result now, whatever its settle job's state. An
+            // 'active' settle job may already be past its look at the incident (it ran while the incident was
+            // elsewhere, or its process died mid-way and its lock has not expired yet), so waiting for it can
+            // leave the incident diagnosing until a later sweep. Settling twice is safe: only one of the two wins
+            // the compare-and-set on the state (offerPlan/resolve use claimMove), and the renders are upserts.
             await this.settleFrom(
               {
                 diagnosisId: run.id,
@@ -1136,7 +1139,7 @@ export class IncidentLifecycle {
               },
               result,
             );
-          } else if (!result && !settle) {
+          } else if (!(await this.queue.getJob(jobIds.settle(run.id)))) {
             await this.startFlow(incident, run);
           }
         } else if (incident.state === 'awaiting-approval' || incident.state === 'remediating') {
@@ -1189,6 +1192,32 @@ export class IncidentLifecycle {
           return this.opts.store.get(incident.id);
         return undefined;
       }
+      throw err;
+    }
+  }
+
+  /**
+   * Like moveIncident, but undefined unless THIS call made the change: for a settle that the settle job and the
+   * recovery sweep may both run, so only the one that moved the incident on audits and posts what follows.
+   */
+  private async claimMove(
+    incident: Incident,
+    to: IncidentState,
+    from: IncidentState[],
+    actor: string,
+    reason: string,
+    extras?: Record<string, unknown>,
+  ): Promise<Incident | undefined> {
+    try {
+      return await this.opts.store.transition(incident.id, to, {
+        actor,
+        reason,
+        expectState: from,
+        ...(extras && { extras }),
+      });
+    } catch (err) {
+      if (err instanceof IncidentStateConflictError || err instanceof IllegalTransitionError)
+        return undefined;
       throw err;
     }
   }

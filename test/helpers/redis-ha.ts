@@ -199,8 +199,10 @@ export async function startRedisSentinel(
       ].join('\n'),
     );
     processes.push(startServer(dir, [conf, '--sentinel']));
+    // The Sentinel learns of replicas from the master's INFO, every 10 s: until it lists the replica as up, a
+    // master that dies is never replaced (a failover test would wait for a promotion that cannot happen).
     await waitFor(
-      'the Sentinel to know the master',
+      'the Sentinel to know the master and its replica',
       async () => {
         const client = new Redis({
           port: sentinel,
@@ -213,7 +215,17 @@ export async function startRedisSentinel(
           await client.connect();
           const addr = (await client.call('SENTINEL', 'get-master-addr-by-name', masterName)) as
             string[] | null;
-          return addr?.[1] === String(master);
+          if (addr?.[1] !== String(master)) return false;
+          const replicas = (await client.call('SENTINEL', 'replicas', masterName)) as string[][];
+          return replicas.some((fields) => {
+            const info = new Map<string, string>();
+            for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i], fields[i + 1]);
+            return (
+              info.get('port') === String(replica) &&
+              info.get('flags') === 'slave' &&
+              info.get('master-link-status') === 'ok'
+            );
+          });
         } finally {
           client.disconnect();
         }

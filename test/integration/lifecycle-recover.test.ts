@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newDiagnosisId } from '../../src/diagnosis/ids.js';
-import type { DiagnosisRun } from '../../src/lifecycle/types.js';
+import type { DiagnosisRun, LifecycleEvent } from '../../src/lifecycle/types.js';
 import { waitFor } from '../helpers/wait.js';
 import { startStack, type Stack } from './lifecycle-helpers.js';
 
@@ -22,22 +22,17 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/**
- * The incident once it awaits approval of plan v`version` or a later one. With `sweep`, each look first runs
- * the recovery sweep, as the bot's periodic one would (a sweep that lost a race to running work repairs it the
- * next time round).
- */
-async function awaiting(version: number, sweep = false) {
+/** The incident once it awaits approval of plan v`version` or a later one. */
+async function awaiting(version: number) {
   return waitFor(
     `the incident awaiting approval of plan v${version}`,
     async () => {
-      if (sweep) await stack.bot.lifecycle.reconcile();
       const [incident] = await stack.bot.store.list({ cluster: 'rec', limit: 1 });
       return incident?.state === 'awaiting-approval' && Number(incident.extras.planVersion) >= version
         ? incident
         : undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 1000 },
+    { timeoutMs: 60_000, intervalMs: 200 },
   );
 }
 
@@ -51,6 +46,26 @@ async function crashAfterTransition(incidentId: string, run: DiagnosisRun) {
   });
 }
 
+/**
+ * Holds the settle job that offers plan v`version` right after it moved the incident on (in the sinks, while
+ * it posts the plan): its job stays active, as when the process dies there before the job is marked done.
+ */
+function holdPlanOffer(version: number) {
+  let release!: () => void;
+  let reached!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const reachedP = new Promise<void>((r) => (reached = r));
+  stack.bot.lifecycle.addSink({
+    name: `hold-plan-v${version}`,
+    async handle(e: LifecycleEvent) {
+      if (e.type !== 'plan' || e.view.plan.version !== version) return;
+      reached();
+      await released;
+    },
+  });
+  return { reached: reachedP, release };
+}
+
 const longAgo = () => new Date(Date.now() - 60_000).toISOString();
 
 describe('recovery of what a crash left half done', () => {
@@ -62,7 +77,9 @@ describe('recovery of what a crash left half done', () => {
       by: 'UALICE',
       at: longAgo(),
     });
-    await awaiting(2, true);
+    // One sweep adds the flow; its settle job offers the next plan.
+    await stack.bot.lifecycle.reconcile();
+    await awaiting(2);
   }, 150_000);
 
   it('a diagnosing incident whose diagnosis finished unseen settles from the stored result', async () => {
@@ -77,8 +94,34 @@ describe('recovery of what a crash left half done', () => {
       by: 'UALICE',
       at: longAgo(),
     });
-    const settled = await awaiting(version + 1, true);
-    expect(settled.extras.planVersion).toBe(version + 1);
-    expect((settled.extras.verdict as { diagnosis: string }).diagnosis).toBe(finished);
+    // ONE sweep settles it, even though the settle job that made the current plan may still be finishing (a
+    // user would otherwise wait for the next periodic sweep, 60 s later).
+    await stack.bot.lifecycle.reconcile();
+    const [settled] = await stack.bot.store.list({ cluster: 'rec', limit: 1 });
+    expect(settled?.state).toBe('awaiting-approval');
+    expect(settled?.extras.planVersion).toBe(version + 1);
+    expect((settled?.extras.verdict as { diagnosis: string }).diagnosis).toBe(finished);
+  }, 150_000);
+
+  it('one sweep settles it even while the settle job that made the current plan is still running', async () => {
+    const incident = await awaiting(3);
+    const version = Number(incident.extras.planVersion);
+    const run: DiagnosisRun = { id: newDiagnosisId(), purpose: 'incident', by: 'UALICE', at: longAgo() };
+    const held = holdPlanOffer(version + 1);
+    try {
+      await crashAfterTransition(incident.id, run);
+      await stack.bot.lifecycle.reconcile();
+      // The run's settle job offered plan v+1 and is still active, then the incident is left diagnosing for
+      // that same finished run (what a crash between the job's writes leaves behind).
+      await held.reached;
+      await crashAfterTransition(incident.id, { ...run, at: longAgo() });
+      await stack.bot.lifecycle.reconcile();
+      const [settled] = await stack.bot.store.list({ cluster: 'rec', limit: 1 });
+      expect(settled?.state).toBe('awaiting-approval');
+      expect(settled?.extras.planVersion).toBe(version + 2);
+      expect((settled?.extras.verdict as { diagnosis: string }).diagnosis).toBe(run.id);
+    } finally {
+      held.release();
+    }
   }, 150_000);
 });
