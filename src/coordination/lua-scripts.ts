@@ -77,5 +77,6 @@ export const LUA_SCRIPTS = [
   'lifecycle/lua/plan-node.lua',
   'lifecycle/lua/plan-step.lua',
   'slack/lua/outbox-commit.lua',
+  'slack/lua/outbox-release.lua',
   'slack/lua/outbox-upsert.lua',
 ] as const;

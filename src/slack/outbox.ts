@@ -118,6 +118,7 @@ const LOCK_MS = 30_000;
 interface OutboxScripts {
   slackOutboxUpsert(...args: (string | number)[]): Promise<number>;
   slackOutboxCommit(...args: (string | number)[]): Promise<number>;
+  slackOutboxRelease(...args: (string | number)[]): Promise<number>;
   slackOutboxPace(...args: (string | number)[]): Promise<number>;
   slackOutboxUnlock(...args: (string | number)[]): Promise<number>;
 }
@@ -155,6 +156,7 @@ export class SlackOutbox {
     defineLuaCommands(redis, {
       slackOutboxUpsert: { file: 'slack/lua/outbox-upsert.lua', keys: 2 },
       slackOutboxCommit: { file: 'slack/lua/outbox-commit.lua', keys: 1 },
+      slackOutboxRelease: { file: 'slack/lua/outbox-release.lua', keys: 1 },
       slackOutboxPace: { file: 'coordination/lua/gcra.lua', keys: 1 },
       slackOutboxUnlock: { file: 'coordination/lua/release-if-owner.lua', keys: 1 },
     });
@@ -414,7 +416,8 @@ export class SlackOutbox {
     const m = await this.redis.hgetall(hashKey);
     const version = Number(m.version ?? 0);
     if (!m.channel || !m.payload || Number(m.sent ?? 0) >= version) {
-      await this.redis.hset(hashKey, 'queuedAt', '0');
+      // Nothing new, unless a version landed since the read: then send it (this job's flag stays set).
+      if ((await this.redis.slackOutboxRelease(hashKey)) === 1) await attempt.next(0);
       return;
     }
     let threadTs = m.threadTs || undefined;

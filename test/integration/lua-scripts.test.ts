@@ -32,3 +32,22 @@ describe('Lua scripts', () => {
     }
   });
 });
+
+describe("the outbox's release of a message with nothing to send", () => {
+  const key = `test-outbox-release-${process.pid}-${Date.now()}`;
+  const release = () => redis.eval(luaScript('slack/lua/outbox-release.lua'), 1, key) as Promise<number>;
+  afterAll(() => redis.del(key));
+
+  it('keeps the job flag and says "send" when a newer version landed after the sender read the message', async () => {
+    // The sender read version 2 = sent 2; an upsert then wrote version 3 and, seeing the flag set, queued nothing.
+    await redis.hset(key, { channel: 'C1', payload: '{}', version: 3, sent: 2, queuedAt: 1000 });
+    expect(await release()).toBe(1);
+    expect(await redis.hget(key, 'queuedAt')).toBe('1000');
+  });
+
+  it('releases the flag when everything was sent, so the next upsert queues a job', async () => {
+    await redis.hset(key, { version: 3, sent: 3, queuedAt: 1000 });
+    expect(await release()).toBe(0);
+    expect(await redis.hget(key, 'queuedAt')).toBe('0');
+  });
+});
