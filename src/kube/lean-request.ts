@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /**
@@ -58,7 +59,45 @@ export async function kubeConnection(
   (init.headers as unknown as { forEach(fn: (value: string, key: string) => void): void }).forEach(
     (value, key) => (headers[key] = value),
   );
-  return { url, headers, agent: init.agent as http.Agent | undefined };
+  return { url, headers, agent: reusableAgent(kubeConfig, init.agent as http.Agent | undefined) };
+}
+
+/** TLS settings an agent is made for: while they stay the same, one agent serves the cluster. */
+const AGENT_SETTINGS = [
+  'ca',
+  'cert',
+  'key',
+  'pfx',
+  'passphrase',
+  'rejectUnauthorized',
+  'servername',
+] as const;
+const agents = new WeakMap<KubeConfig, { settings: string; agent: http.Agent }>();
+
+/**
+ * client-node makes a new agent for every request (KubeConfig.applyToFetchOptions), so every request opened a
+ * new connection (a TLS handshake with a real API server) and building the agent was a large share of a
+ * diagnosis' CPU (probe pods are polled). One keep-alive agent per cluster is reused while its TLS settings
+ * (certificates, CA, server name) stay the same; an exec plugin that rotates a client certificate gets a new one
+ * (the old one is left to its open requests, a watch among them).
+ * A proxy agent (a cluster's proxy-url) is used as client-node made it.
+ */
+function reusableAgent(kubeConfig: KubeConfig, fresh: http.Agent | undefined): http.Agent | undefined {
+  if (!fresh || (fresh.constructor !== https.Agent && fresh.constructor !== http.Agent)) return fresh;
+  const options = (fresh as { options?: Record<string, unknown> }).options ?? {};
+  const hash = createHash('sha256').update(fresh.constructor === https.Agent ? 'https' : 'http');
+  for (const name of AGENT_SETTINGS) {
+    const value = options[name];
+    hash.update(`\0${name}=`);
+    if (value !== undefined) hash.update(Buffer.isBuffer(value) ? value : String(value));
+  }
+  const settings = hash.digest('base64');
+  const cached = agents.get(kubeConfig);
+  if (cached?.settings === settings) return cached.agent;
+  const Agent = fresh.constructor as typeof http.Agent;
+  const agent = new Agent({ ...options, keepAlive: true });
+  agents.set(kubeConfig, { settings, agent });
+  return agent;
 }
 
 export type KubeQuery = Record<string, string | number | boolean | undefined>;
