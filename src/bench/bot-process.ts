@@ -11,8 +11,11 @@ import { currentRssMb, peakRssMb, processCpuMs } from './proc.js';
  * keeps the two equal). Semi-spaces of at most 8 MiB instead of V8's 16 MiB: the bot's objects are short-lived
  * and small, and the larger nursery showed as idle RSS, not as speed. 2 MiB was tried too: in an event storm it
  * promoted batches still in flight to the old generation (more CPU per event, a higher peak, no lower idle RSS).
+ * The old generation is capped at 256 MiB, half the container's memory limit: without a cap V8 sized its heap
+ * by the host's memory and let garbage pile up in a storm (RSS 325 MiB after 100k events, for a live set the bot
+ * ran within a 100 MiB cap); with it, V8 collects sooner and RSS stays flat (docs/benchmarks.md).
  */
-export const DEPLOYED_NODE_OPTIONS = '--max-semi-space-size=8';
+export const DEPLOYED_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=256';
 
 export interface BenchCluster {
   name: string;

@@ -143,3 +143,34 @@ export function formatReport(r: BenchReport): string {
     ...lines,
   ].join('\n');
 }
+
+/** Where a full run's table goes in docs/benchmarks.md: between these two lines, replaced on every full run. */
+export const LATEST_RUN_START =
+  '<!-- bench:latest-run:start (written by `flannel-ops bench`; do not edit) -->';
+export const LATEST_RUN_END = '<!-- bench:latest-run:end -->';
+
+/**
+ * docs/benchmarks.md with its latest-run block replaced by this report's table (when it was run, the table, and
+ * each missed target with its value); the hand-written text around it (how it measures, why a target is missed)
+ * is kept. A document without the markers gets the block appended. Pure.
+ */
+export function withLatestRun(doc: string, r: BenchReport, at: Date): string {
+  const missed = Object.entries(r.targets).filter(([, t]) => t.met === false);
+  const block = [
+    LATEST_RUN_START,
+    `Run ${at.toISOString().replace(/\.\d+Z$/, 'Z')}:`,
+    '',
+    '```',
+    formatReport(r),
+    '```',
+    '',
+    missed.length === 0
+      ? 'Every target met.'
+      : `Missed: ${missed.map(([name, t]) => `\`${name}\` ${t.value} (target ${t.target})`).join(', ')}.`,
+    LATEST_RUN_END,
+  ].join('\n');
+  const start = doc.indexOf(LATEST_RUN_START);
+  const end = doc.indexOf(LATEST_RUN_END);
+  if (start < 0 || end < start) return `${doc.trimEnd()}\n\n${block}\n`;
+  return doc.slice(0, start) + block + doc.slice(end + LATEST_RUN_END.length);
+}

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { evaluateTargets, formatReport, NO_HUB_FIGURES } from '../../src/bench/report.js';
+import {
+  evaluateTargets,
+  formatReport,
+  LATEST_RUN_END,
+  LATEST_RUN_START,
+  NO_HUB_FIGURES,
+  withLatestRun,
+} from '../../src/bench/report.js';
 import type { BenchReport } from '../../src/bench/run.js';
 import { percentile } from '../../src/bench/stats.js';
 
@@ -110,6 +117,28 @@ describe('bench targets', () => {
     expect(text).toMatch(/page\.p99_ms\s+400 ms\s+<= 100\s+MISSED/);
     expect(text).toMatch(/ratio_vs_baseline\s+5x\s+>= 3\s+ok/);
     expect(text).toMatch(/hub\s+not run: no redis-server/);
+  });
+
+  it("replaces docs/benchmarks.md's latest run, keeping the hand-written text around it", () => {
+    const partial = report((r) => {
+      r.memory.rss_peak_mb = 226;
+    });
+    const full = { ...partial, targets: evaluateTargets(partial) };
+    const doc = `# Benchmarks\n\nHow it measures.\n\n${LATEST_RUN_START}\nold table\n${LATEST_RUN_END}\n\nWhy a target is missed.\n`;
+    const at = new Date('2026-12-06T23:00:00.123Z');
+    const once = withLatestRun(doc, full, at);
+    expect(once).toContain('How it measures.');
+    expect(once).toContain('Why a target is missed.');
+    expect(once).not.toContain('old table');
+    expect(once).toContain('Run 2026-12-06T23:00:00Z:');
+    expect(once).toMatch(/memory\.rss_peak_mb\s+226 MiB\s+<= 200\s+MISSED/);
+    expect(once).toContain('Missed: `memory.rss_peak_mb` 226 (target <= 200).');
+    // Run again: still one block, the newer one.
+    const twice = withLatestRun(once, { ...full, page: { ...full.page, p50_ms: 7 } }, at);
+    expect(twice.split(LATEST_RUN_START)).toHaveLength(2);
+    expect(twice).toMatch(/page\.p50_ms\s+7 ms/);
+    // A document without the block gets it at the end.
+    expect(withLatestRun('# Benchmarks\n', full, at)).toMatch(/^# Benchmarks\n\n<!-- bench:latest-run:start/);
   });
 });
 

@@ -1,5 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { formatReport, runBench as runBenchSuite } from '../../bench/report.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatReport, runBench as runBenchSuite, withLatestRun } from '../../bench/report.js';
+import { projectRoot } from '../../bench/run.js';
 import { loadEnv } from '../../config/env.js';
 
 export interface BenchFlags {
@@ -22,6 +24,15 @@ export async function runBench(flags: BenchFlags): Promise<void> {
   });
   const json = JSON.stringify(report, null, 2);
   if (flags.out) writeFileSync(flags.out, `${json}\n`);
+  // A full run is the one docs/benchmarks.md reports: its table there is replaced (a --quick run never is).
+  if (!report.quick) {
+    const doc = join(projectRoot(), 'docs', 'benchmarks.md');
+    writeFileSync(
+      doc,
+      withLatestRun(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n', report, new Date()),
+    );
+    log(`bench: wrote the run's table to ${doc}`);
+  }
   process.stdout.write(flags.json ? `${json}\n` : `${formatReport(report)}\n`);
 }
 
