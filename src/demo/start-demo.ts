@@ -43,6 +43,8 @@ export interface Demo {
   /** Every key of this run starts with `${keyPrefix}:`; they are deleted on stop. */
   keyPrefix: string;
   scenario: { name: string; rootCause: string; description: string };
+  /** Resolves once the simulated cluster has booted (controllers and kubelets have nothing left to do but wait). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -173,6 +175,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         rootCause: sim.scenario.rootCause,
         description: sim.scenario.description,
       },
+      settled: () => sim.settle(),
       stop,
     };
     if (opts.readyFile) {

@@ -37,7 +37,7 @@ describe('flannel-ops drill', () => {
   it('the field report (flannel-missing): detected, the right verdict, approved by two people, resolved', async () => {
     const result = await run(['drill', '--scenario', 'flannel-missing', '--json']);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(result.code).toBe(0);
+    expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toMatchObject({ code: 0 });
     const doc = JSON.parse(result.stdout);
     expect(doc.passed).toBe(true);
     expect(doc.drills).toHaveLength(1);
@@ -61,7 +61,8 @@ describe('flannel-ops drill', () => {
     const healthy = BUILTIN_SCENARIOS.find((s) => s === 'healthy')!;
     const broken = BUILTIN_SCENARIOS.find((s) => s === 'ipam-leak')!;
     const result = await run(['drill', '--scenario', healthy, '--scenario', broken]);
-    expect(result.code).toBe(0);
+    // On a failure, the drill's table and log say which drill ended how.
+    expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toMatchObject({ code: 0 });
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/^scenario\s+expected\s+named\s+right\s+detect\s+verdict\s+resolved\s+outcome$/);
     expect(result.stdout).toMatch(/\nhealthy\s+none\s+none\s+yes\s+-\s+\d+\.\ds\s+-\s+healthy\n/);
