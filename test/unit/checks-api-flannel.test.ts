@@ -16,6 +16,7 @@ import {
   CNI_NOT_READY,
   NODES,
   NO_LEFTOVERS,
+  container,
   crashLoopingPodOn,
   flannelDs,
   flannelPodOn,
@@ -360,6 +361,85 @@ describe('flannel-pods', () => {
       classifyFlanneldLog(['I1126 12:00:00.1 1 ok', 'E1126 12:00:00.2 1 main.go:99] something else broke']),
     ).toMatchObject({ kind: 'other' });
     expect(classifyFlanneldLog(['I1 all good'])).toBeUndefined();
+  });
+});
+
+describe('Flannel pods still starting (minutes after kubectl apply, a node joining)', () => {
+  const now = Date.parse('2026-12-06T12:00:00Z');
+  const at = (secondsAgo: number) => new Date(now - secondsAgo * 1000).toISOString();
+  const startingOn = (n: string, secondsAgo: number) =>
+    flannelPodOn(n, {
+      phase: 'Pending',
+      ready: false,
+      createdAt: at(secondsAgo),
+      containers: [container({ ready: false, state: 'waiting', reason: 'PodInitializing' })],
+      initContainers: [
+        container({
+          name: 'install-cni-plugin',
+          ready: false,
+          state: 'waiting',
+          reason: 'ContainerCreating',
+        }),
+      ],
+    });
+  const ds = flannelDs({ desired: 3, current: 3, ready: 0, updated: 3 });
+
+  it('are a rollout in progress: a warning to look again, no cause and nothing to restart', () => {
+    const pods = evaluateFlannelPods({
+      pods: NODES.map((n) => startingOn(n, 10)),
+      logs: {},
+      now: new Date(now).toISOString(),
+    });
+    expect(pods.status).toBe('warn');
+    expect(pods.summary).toMatch(/3 Flannel pods still starting/);
+    expect(pods.findings).toEqual([]);
+    expect(pods.evidence.join('\n')).toMatch(/created 10 s ago: still starting/);
+    const daemonSet = evaluateFlannelDaemonSet({
+      daemonSets: [ds],
+      pods: NODES.map((n) => startingOn(n, 10)),
+      nodes: NODES.map((n) => node(n)),
+      leftovers: NO_LEFTOVERS,
+      stuckPods: 0,
+      now: new Date(now).toISOString(),
+    });
+    expect(daemonSet.status).toBe('warn');
+    expect(daemonSet.summary).toMatch(/ready 0\/3, 3 pods still starting/);
+    expect(daemonSet.findings).toEqual([]);
+  });
+
+  it('are failing once they are old, or as soon as one crashed or cannot pull its image', () => {
+    const old = evaluateFlannelPods({
+      pods: [startingOn('worker-1', 600)],
+      logs: {},
+      now: new Date(now).toISOString(),
+    });
+    expect(old.status).toBe('fail');
+    expect(causes(old)).toEqual(['flannel-pod-failing']);
+    const pulling = flannelPodOn('worker-1', {
+      phase: 'Pending',
+      ready: false,
+      createdAt: at(10),
+      containers: [container({ ready: false, state: 'waiting', reason: 'ImagePullBackOff' })],
+    });
+    const crashed = { ...crashLoopingPodOn('worker-2'), createdAt: at(30) };
+    const young = evaluateFlannelPods({
+      pods: [pulling, crashed],
+      logs: {},
+      now: new Date(now).toISOString(),
+    });
+    expect(young.status).toBe('fail');
+    expect(young.findings[0].nodes).toEqual(['worker-1', 'worker-2']);
+    const daemonSet = evaluateFlannelDaemonSet({
+      daemonSets: [flannelDs({ desired: 3, current: 3, ready: 1, updated: 3 })],
+      pods: [pulling, startingOn('worker-2', 10), flannelPodOn('cp-1')],
+      nodes: NODES.map((n) => node(n)),
+      leftovers: NO_LEFTOVERS,
+      stuckPods: 0,
+      now: new Date(now).toISOString(),
+    });
+    expect(daemonSet.status).toBe('fail');
+    expect(causes(daemonSet)).toEqual(['flannel-pod-failing']);
+    expect(daemonSet.findings[0].nodes).toEqual(['worker-1']);
   });
 });
 

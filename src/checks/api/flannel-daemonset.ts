@@ -30,6 +30,7 @@ import {
   type NodeSummary,
   type PodSummary,
 } from './summaries.js';
+import { isStillStarting, STARTING_GRACE_MS } from './flannel-pods.js';
 
 export interface FlannelDaemonSetFacts {
   /** Flannel DaemonSets, the preferred one first. */
@@ -41,6 +42,8 @@ export interface FlannelDaemonSetFacts {
   stuckPods: number;
   /** Non-hostNetwork pods bound to each node and not finished: the nodes that need pod networking. */
   podNetworkPods?: Record<string, number>;
+  /** When the facts were gathered (RFC 3339): how young a pod still starting is. */
+  now?: string;
 }
 
 /**
@@ -146,11 +149,15 @@ export function evaluateFlannelDaemonSet(facts: FlannelDaemonSetFacts): Evaluati
     .filter((n) => facts.daemonSets.some((ds) => daemonSetFitsNode(ds, n)))
     .map((n) => n.name);
   const missing = eligible.filter((n) => !podsByNode.has(n));
-  const notReady = sortedUnique(
-    [...podsByNode.entries()]
-      .filter(([, pods]) => !pods.some((p) => p.ready && !p.deletionTimestamp))
-      .map(([n]) => n),
+  const now = Date.parse(facts.now ?? '');
+  const notReadyPods = [...podsByNode.entries()].filter(
+    ([, pods]) => !pods.some((p) => p.ready && !p.deletionTimestamp),
   );
+  // A node whose Flannel pod is still coming up (young, nothing failed) is a rollout in progress, not a failure.
+  const starting = sortedUnique(
+    notReadyPods.filter(([, pods]) => pods.every((p) => isStillStarting(p, now))).map(([n]) => n),
+  );
+  const notReady = sortedUnique(notReadyPods.map(([n]) => n).filter((n) => !starting.includes(n)));
   const desired = facts.daemonSets.reduce((s, d) => s + d.desired, 0);
   const ready = facts.daemonSets.reduce((s, d) => s + d.ready, 0);
   const findings: Finding[] = [];
@@ -214,6 +221,28 @@ export function evaluateFlannelDaemonSet(facts: FlannelDaemonSetFacts): Evaluati
   if (notReady.length > 0) {
     evidence.push(
       `kubectl get pods -A -l app=flannel -o wide: Flannel pod not ready on ${listSome(notReady)} (see flannel-pods for why)`,
+    );
+  }
+  if (starting.length > 0) {
+    evidence.push(
+      `kubectl get pods -A -l app=flannel -o wide: Flannel pod still starting on ${listSome(starting)} (created within the last ${STARTING_GRACE_MS / 60_000} min, nothing failed)`,
+    );
+  }
+  // Every pod the DaemonSet lacks ready is one still starting: the rollout is under way.
+  const rollingOut =
+    starting.length > 0 &&
+    missing.length === 0 &&
+    notReady.length === 0 &&
+    uncovered.length === 0 &&
+    desired - ready <= starting.length;
+  if (rollingOut) {
+    if (namespaces.length > 1) evidence.push(twoInstallsLine(namespaces));
+    return evaluation(
+      'warn',
+      `Flannel DaemonSet ${primary.namespace}/${primary.name}${version ? ` (${version})` : ''}: ready ${ready}/${desired}, ${plural(starting.length, 'pod')} still starting: diagnose again in a minute`,
+      evidence,
+      findings,
+      resultFacts,
     );
   }
   if (desired !== ready || missing.length > 0 || notReady.length > 0 || uncovered.length > 0) {
@@ -396,7 +425,7 @@ export const check: CheckDefinition<FlannelDaemonSetFacts> = {
       if (!p.node || p.hostNetwork || p.phase === 'Succeeded' || p.phase === 'Failed') continue;
       podNetworkPods[p.node] = (podNetworkPods[p.node] ?? 0) + 1;
     }
-    return { daemonSets, pods, nodes, leftovers, stuckPods, podNetworkPods };
+    return { daemonSets, pods, nodes, leftovers, stuckPods, podNetworkPods, now: new Date().toISOString() };
   },
   evaluate: (facts) => evaluateFlannelDaemonSet(facts),
 };

@@ -58,6 +58,29 @@ export function isServing(pod: PodSummary): boolean {
   );
 }
 
+/** A Flannel pod younger than this that never failed is still starting (image pull, init containers, sandbox). */
+export const STARTING_GRACE_MS = 2 * 60_000;
+/** Waiting reasons of a container on its way up; any other (CrashLoopBackOff, ErrImagePull...) is a failure. */
+const STARTING_REASONS = new Set(['ContainerCreating', 'PodInitializing']);
+
+/**
+ * Not ready yet, but nothing failed: created within STARTING_GRACE_MS of `now`, no container restarted or
+ * terminated with an error, none waiting for a reason other than being created. Minutes after `kubectl apply`
+ * or a node joining, that is a rollout in progress, not a crash loop (so no cause, and no restart offered).
+ */
+export function isStillStarting(pod: PodSummary, now: number): boolean {
+  if (pod.ready || pod.deletionTimestamp) return false;
+  const created = Date.parse(pod.createdAt ?? '');
+  if (!Number.isFinite(created) || !Number.isFinite(now) || now - created > STARTING_GRACE_MS) return false;
+  return [...pod.initContainers, ...pod.containers].every(
+    (c) =>
+      c.restartCount === 0 &&
+      !c.lastTerminated &&
+      !(c.state === 'terminated' && c.exitCode !== 0) &&
+      !(c.state === 'waiting' && c.reason !== undefined && !STARTING_REASONS.has(c.reason)),
+  );
+}
+
 /** A termination within the window (a restart without a time counts as recent only when the pod is not serving). */
 export function terminatedRecently(pod: PodSummary, now: number, windowMs: number): boolean {
   const c = flanneldContainer(pod);
@@ -183,6 +206,7 @@ export function evaluateFlannelPods(
   const podProblem: Record<string, { pod: string; problem: string; images: string[] }> = {};
   const flanneldErrors: Record<string, FlanneldError['kind']> = {};
   const perNode: Record<string, { pod: string; ready: boolean; restarts: number; problem?: string }> = {};
+  const starting: string[] = [];
 
   for (const pod of facts.pods) {
     const main = flanneldContainer(pod);
@@ -222,6 +246,13 @@ export function evaluateFlannelPods(
           `${getPod}: node ${pod.node ?? '(unscheduled)'}, Running and Ready, ${describeRestarts(main, now)} — old restarts (node reboots, a past crash), not a failure`,
         );
       }
+      continue;
+    }
+    if (isStillStarting(pod, now)) {
+      const age = Math.max(0, Math.round((now - Date.parse(pod.createdAt!)) / 1000));
+      starting.push(
+        `${getPod}: node ${pod.node ?? '(unscheduled)'}, ${problems.join('; ')}, created ${age} s ago: still starting`,
+      );
       continue;
     }
     failingPods.push(key);
@@ -345,7 +376,17 @@ export function evaluateFlannelPods(
   }
 
   const facts2 = { pods: perNode, failingPods, lastLogLines };
+  evidence.push(...starting);
   if (failingPods.length === 0) {
+    if (starting.length > 0) {
+      return evaluation(
+        'warn',
+        `${plural(starting.length, 'Flannel pod')} still starting (created within the last ${STARTING_GRACE_MS / 60_000} min, nothing failed yet): diagnose again in a minute`,
+        [...evidence, ...history],
+        findings,
+        facts2,
+      );
+    }
     if (flapping.length > 0) {
       return evaluation(
         'warn',

@@ -29,6 +29,8 @@ export interface PodSummary {
   ready: boolean;
   hostNetwork: boolean;
   podIP?: string;
+  /** RFC 3339 creationTimestamp. */
+  createdAt?: string;
   /** RFC 3339 deletionTimestamp when the pod is being deleted. */
   deletionTimestamp?: string;
   deletionGraceSeconds?: number;
@@ -148,6 +150,8 @@ export function summarizePod(pod: V1Pod): PodSummary {
   if (pod.spec?.nodeName) summary.node = pod.spec.nodeName;
   if (pod.status?.phase) summary.phase = pod.status.phase;
   if (pod.status?.podIP) summary.podIP = pod.status.podIP;
+  const created = toIso(pod.metadata?.creationTimestamp);
+  if (created) summary.createdAt = created;
   const deletion = toIso(pod.metadata?.deletionTimestamp);
   if (deletion) summary.deletionTimestamp = deletion;
   if (pod.metadata?.deletionGracePeriodSeconds !== undefined)
