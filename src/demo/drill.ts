@@ -202,12 +202,11 @@ async function report(slack: EmulatedSlack, cluster: string, deadline: number): 
   const isReport = (m: EmulatorMessage) => m.text.startsWith(`Diagnosis of ${cluster}:`);
   const before = (await slack.messages()).filter(isReport).length;
   await slack.post('command', { user: 'UALICE', text: `/flannel diagnose ${cluster}` });
-  const done = await waitFor(async () => {
-    const reports = (await slack.messages()).filter(isReport);
-    const mine = reports.at(before);
-    return mine && !/running/.test(mine.text) ? mine : undefined;
+  // Finished, and its verdict posted: the root says "done" before the verdict reply lands.
+  return waitFor(async () => {
+    const mine = (await slack.messages()).filter(isReport).at(before);
+    return mine && !/running/.test(mine.text) ? namedCause([mine, ...mine.replies]) : undefined;
   }, deadline);
-  return done ? namedCause([done, ...done.replies]) : undefined;
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, until: number): Promise<T | undefined> {

@@ -1179,21 +1179,19 @@ export class IncidentLifecycle {
     extras?: Record<string, unknown>,
   ): Promise<Incident | undefined> {
     if (incident.state === to && from.includes(to) && !extras) return incident;
-    try {
-      return await this.opts.store.transition(incident.id, to, {
-        actor,
-        reason,
-        expectState: from,
-        ...(extras && { extras }),
-      });
-    } catch (err) {
-      if (err instanceof IncidentStateConflictError || err instanceof IllegalTransitionError) {
-        if (err instanceof IncidentStateConflictError && err.actual === to)
-          return this.opts.store.get(incident.id);
-        return undefined;
-      }
-      throw err;
-    }
+    let actual: IncidentState | undefined;
+    const moved = await this.claimMove(
+      incident,
+      to,
+      from,
+      actor,
+      reason,
+      extras,
+      (state) => (actual = state),
+    );
+    if (moved) return moved;
+    // Someone else already moved it where we wanted it: the incident as it is now.
+    return actual === to ? this.opts.store.get(incident.id) : undefined;
   }
 
   /**
@@ -1207,6 +1205,7 @@ export class IncidentLifecycle {
     actor: string,
     reason: string,
     extras?: Record<string, unknown>,
+    onConflict?: (actual: IncidentState) => void,
   ): Promise<Incident | undefined> {
     try {
       return await this.opts.store.transition(incident.id, to, {
@@ -1216,8 +1215,11 @@ export class IncidentLifecycle {
         ...(extras && { extras }),
       });
     } catch (err) {
-      if (err instanceof IncidentStateConflictError || err instanceof IllegalTransitionError)
+      if (err instanceof IncidentStateConflictError) {
+        onConflict?.(err.actual);
         return undefined;
+      }
+      if (err instanceof IllegalTransitionError) return undefined;
       throw err;
     }
   }

@@ -61,7 +61,16 @@ async function report(cluster: string, channel: string): Promise<string> {
         .at(before),
     { timeoutMs: 90_000, intervalMs: 250 },
   );
-  return `${done.text}\n${done.replies.map(textOf).join('\n')}`;
+  // The root says "done" first; its verdict is a reply of its own, posted after it (later under load).
+  const report = await waitFor(
+    `the verdict of the report on ${cluster}`,
+    () => {
+      const root = stack.slack.messages(channel).find((m) => m.ts === done.ts);
+      return root?.replies.some((r) => textOf(r).includes(`Verdict for ${cluster}`)) ? root : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+  return `${report.text}\n${report.replies.map(textOf).join('\n')}`;
 }
 
 /** Approves every step of every plan until the incident resolves or waits for a person. */
