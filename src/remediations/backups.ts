@@ -6,16 +6,13 @@
  * last `keep` of each cluster.
  */
 import { randomBytes } from 'node:crypto';
-import type * as k8s from '@kubernetes/client-node';
-// patch.js alone: the package index would load every typed API and model at the bot's start-up (kube/clients.ts).
-import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { configMapCandidates, selectFlannelDaemonSets } from '../checks/api/flannel-objects.js';
 import { summarizeDaemonSet } from '../checks/api/summaries.js';
 import type { KubeClients } from '../kube/clients.js';
-import { isNotFound } from './actions/common.js';
-import { changedPaths, FIELD_MANAGER } from './actions/reapply-flannel-manifest.js';
+import { isNotFound, readObject, serverSideApply } from './actions/common.js';
+import { changedPaths } from './actions/reapply-flannel-manifest.js';
 import type { BackupSink } from './types.js';
 
 export interface Backup {
@@ -202,8 +199,8 @@ export interface RestoreLine {
 export async function previewRestore(kube: KubeClients, backup: Backup): Promise<RestoreLine[]> {
   const lines: RestoreLine[] = [];
   for (const obj of backup.objects) {
-    const current = await readCurrent(kube, obj);
-    const after = await applyObject(kube, obj, true);
+    const current = await readObject(kube, obj);
+    const after = await serverSideApply(kube, obj, true);
     const paths = current ? changedPaths(restorable(current), restorable(after)) : [];
     lines.push({
       object: describeObject(obj),
@@ -229,40 +226,8 @@ export async function restoreBackup(
     : undefined;
   const applied: string[] = [];
   for (const obj of backup.objects) {
-    await applyObject(kube, obj, false);
+    await serverSideApply(kube, obj, false);
     applied.push(describeObject(obj));
   }
   return { ...(before && { before }), applied };
-}
-
-async function readCurrent(
-  kube: KubeClients,
-  obj: Record<string, unknown>,
-): Promise<Record<string, unknown> | undefined> {
-  try {
-    const meta = (obj.metadata ?? {}) as { name?: string; namespace?: string };
-    return (await kube.objects.read({
-      apiVersion: String(obj.apiVersion),
-      kind: String(obj.kind),
-      metadata: { name: meta.name ?? '', ...(meta.namespace && { namespace: meta.namespace }) },
-    })) as unknown as Record<string, unknown>;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-async function applyObject(
-  kube: KubeClients,
-  obj: Record<string, unknown>,
-  dryRun: boolean,
-): Promise<Record<string, unknown>> {
-  return (await kube.objects.patch(
-    obj as unknown as k8s.KubernetesObject,
-    undefined,
-    dryRun ? 'All' : undefined,
-    FIELD_MANAGER,
-    true,
-    PatchStrategy.ServerSideApply,
-  )) as unknown as Record<string, unknown>;
 }

@@ -3,12 +3,56 @@
 // when a remediation runs).
 import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
 import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import { readApiError } from '../../kube/api-error.js';
 import type { KubeClients } from '../../kube/clients.js';
 import type { ActionContext } from '../types.js';
 
 export const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Who owns the fields flannel-ops applies (server-side apply), e.g. Flannel's manifest and restored backups. */
+export const FIELD_MANAGER = 'flannel-ops';
+
+/** An object as manifests and backups carry it: what names it to the API. */
+interface NamedObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: unknown;
+}
+
+/** The object as the cluster has it now, or undefined when it does not exist. */
+export async function readObject(
+  kube: KubeClients,
+  obj: NamedObject,
+): Promise<Record<string, unknown> | undefined> {
+  const meta = (obj.metadata ?? {}) as { name?: string; namespace?: string };
+  try {
+    return (await kube.objects.read({
+      apiVersion: String(obj.apiVersion),
+      kind: String(obj.kind),
+      metadata: { name: meta.name ?? '', ...(meta.namespace && { namespace: meta.namespace }) },
+    })) as unknown as Record<string, unknown>;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Server-side apply of `obj` as FIELD_MANAGER, taking over conflicting fields; `dryRun` only answers the result. */
+export async function serverSideApply(
+  kube: KubeClients,
+  obj: NamedObject,
+  dryRun: boolean,
+): Promise<Record<string, unknown>> {
+  return (await kube.objects.patch(
+    obj as KubernetesObject,
+    undefined,
+    dryRun ? 'All' : undefined,
+    FIELD_MANAGER,
+    true,
+    PatchStrategy.ServerSideApply,
+  )) as unknown as Record<string, unknown>;
+}
 
 export function requireNode(ctx: ActionContext): string {
   if (!ctx.node) throw new Error('this action runs on a node, but the step names none');

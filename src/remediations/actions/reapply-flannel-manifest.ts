@@ -6,8 +6,6 @@
  * under its own names (never a second DaemonSet in kube-flannel beside it); previews with a server-side
  * dry-run diff; backs the ConfigMap and DaemonSet up before changing them (the seed's prevention advice).
  */
-import type * as k8s from '@kubernetes/client-node';
-import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import {
   gatherFlannelConfigMap,
   gatherFlannelDaemonSets,
@@ -31,9 +29,9 @@ import {
   type KubeObject,
 } from '../flannel-manifest.js';
 import type { ActionContext, RemediationAction } from '../types.js';
-import { isNotFound } from './common.js';
+import { FIELD_MANAGER, isNotFound, readObject, serverSideApply } from './common.js';
 
-export const FIELD_MANAGER = 'flannel-ops';
+export { FIELD_MANAGER } from './common.js';
 
 /** What will be applied (JSON, kept with the plan: the execution renders exactly this). */
 export interface ManifestDecision {
@@ -242,33 +240,6 @@ export function changedPaths(before: unknown, after: unknown, max = 4, path = ''
   return out;
 }
 
-async function readObject(kube: KubeClients, obj: KubeObject): Promise<Record<string, unknown> | undefined> {
-  try {
-    return (await kube.objects.read({
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      metadata: {
-        name: obj.metadata.name,
-        ...(obj.metadata.namespace && { namespace: obj.metadata.namespace }),
-      },
-    })) as unknown as Record<string, unknown>;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-async function apply(kube: KubeClients, obj: KubeObject, dryRun: boolean): Promise<Record<string, unknown>> {
-  return (await kube.objects.patch(
-    obj as k8s.KubernetesObject,
-    undefined,
-    dryRun ? 'All' : undefined,
-    FIELD_MANAGER,
-    true,
-    PatchStrategy.ServerSideApply,
-  )) as unknown as Record<string, unknown>;
-}
-
 export const reapplyFlannelManifest: RemediationAction = {
   id: 'reapply-flannel-manifest',
   scope: 'cluster',
@@ -295,7 +266,7 @@ export const reapplyFlannelManifest: RemediationAction = {
         lines.push(`create ${described[i]}`);
         continue;
       }
-      const after = await apply(ctx.kube, obj, true);
+      const after = await serverSideApply(ctx.kube, obj, true);
       const changes = current ? changedPaths(comparable(current), comparable(after)) : [];
       lines.push(
         !current
@@ -330,7 +301,7 @@ export const reapplyFlannelManifest: RemediationAction = {
         : 'nothing to back up (no ConfigMap or DaemonSet existed)',
     ];
     for (const obj of objects) {
-      await apply(ctx.kube, obj, false);
+      await serverSideApply(ctx.kube, obj, false);
       lines.push(
         `applied ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`,
       );
