@@ -93,3 +93,6 @@ export async function runCli(
   clearTimeout(timer);
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
 }
+
+/** How a CLI command ended: its exit code (or the signal that ended it) and what it printed. */
+export type CliRun = Awaited<ReturnType<typeof runCli>>;

@@ -3,18 +3,16 @@
  * simulator started here (over HTTP, server-side apply and dry run), real Redis under a unique key prefix.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { runCli, type CliRun } from '../helpers/bot-process.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { mergePatch } from '../../src/remediations/actions/common.js';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
 import { deleteKeys, TEST_REDIS_URL, testRedis } from '../helpers/redis.js';
 
-const ROOT = resolve(import.meta.dirname ?? '.', '../..');
-const BIN = join(ROOT, 'bin/flannel-ops.js');
 const PREFIX = `t-cli-backup-${randomUUID()}`;
 
 let dir: string;
@@ -22,25 +20,12 @@ let sim: Simulator;
 let clustersFile: string;
 let core: CoreV1Api;
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args, '--clusters', clustersFile],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          REDIS_URL: TEST_REDIS_URL,
-          FLANNEL_OPS_KEY_PREFIX: PREFIX,
-        },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
+function run(args: string[]): Promise<CliRun> {
+  return runCli(
+    [...args, '--clusters', clustersFile],
+    { HOME: dir, REDIS_URL: TEST_REDIS_URL, FLANNEL_OPS_KEY_PREFIX: PREFIX },
+    { cwd: dir, timeoutMs: 60_000 },
+  );
 }
 
 const netConf = async () =>

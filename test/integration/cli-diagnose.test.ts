@@ -4,24 +4,18 @@
  */
 import { CHECK_ID_LIST } from '../../src/checks/catalog.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { runCli, type CliRun } from '../helpers/bot-process.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js';
-import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const ROOT = resolve(import.meta.dirname ?? '.', '../..');
-const BIN = join(ROOT, 'bin/flannel-ops.js');
 const PREFIX = `t-cli-diag-${randomUUID()}`;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 let dir: string;
 let healthy: Simulator;
@@ -29,27 +23,11 @@ let missing: Simulator;
 let clustersFile: string;
 
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          REDIS_URL: TEST_REDIS_URL,
-          FLANNEL_OPS_KEY_PREFIX: PREFIX,
-          ...env,
-        },
-        timeout: 90_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(
+    args,
+    { HOME: dir, REDIS_URL: TEST_REDIS_URL, FLANNEL_OPS_KEY_PREFIX: PREFIX, ...env },
+    { cwd: dir, timeoutMs: 90_000 },
+  );
 }
 
 beforeAll(async () => {

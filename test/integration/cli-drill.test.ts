@@ -5,32 +5,17 @@
  * README shows a full run; here the seed's scenario end to end, and a healthy and a broken one as a table.
  */
 import { describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { runCli, type CliRun } from '../helpers/bot-process.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BUILTIN_SCENARIOS } from '../../src/sim/kube/scenario/builtin-names.js';
-import { TEST_REDIS_URL } from '../helpers/redis.js';
 
-const ROOT = resolve(import.meta.dirname ?? '.', '../..');
-const BIN = join(ROOT, 'bin/flannel-ops.js');
 const dir = mkdtempSync(join(tmpdir(), 'fo-drill-'));
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '', HOME: dir, REDIS_URL: TEST_REDIS_URL },
-        timeout: 480_000,
-        maxBuffer: 10 * 1024 * 1024,
-      },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
+function run(args: string[]): Promise<CliRun> {
+  return runCli(args, { HOME: dir, REDIS_URL: TEST_REDIS_URL }, { cwd: dir, timeoutMs: 480_000 });
 }
 
 describe('flannel-ops drill', () => {

@@ -4,11 +4,12 @@
  * process for the exit codes and the JSON an init script or CI reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, spawn } from 'node:child_process';
+import { BIN, runCli, type CliRun } from '../helpers/bot-process.js';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import { runPreflight, PREFLIGHT_REQUIREMENTS } from '../../src/diagnosis/preflight.js';
@@ -21,8 +22,6 @@ import { startSimulator, type Simulator } from '../../src/sim/kube/simulator.js'
 import { deleteKeys, TEST_REDIS_URL, testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
-const ROOT = resolve(import.meta.dirname ?? '.', '../..');
-const BIN = join(ROOT, 'bin/flannel-ops.js');
 const PREFIX = `t-preflight-${randomUUID()}`;
 
 let redis: Redis;
@@ -100,26 +99,13 @@ describe('flannel-ops preflight (the command)', () => {
   let healthy: Simulator;
   let missing: Simulator;
 
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done) => {
-      execFile(
-        process.execPath,
-        [BIN, ...args],
-        {
-          cwd: dir,
-          env: {
-            PATH: process.env.PATH ?? '',
-            HOME: dir,
-            REDIS_URL: TEST_REDIS_URL,
-            // Not the prefix of the in-process service above: its workers know only the scenario clusters.
-            FLANNEL_OPS_KEY_PREFIX: `${PREFIX}-cli`,
-          },
-          timeout: 90_000,
-        },
-        (error, stdout, stderr) =>
-          done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-      );
-    });
+  function run(args: string[]): Promise<CliRun> {
+    // Not the prefix of the in-process service above: its workers know only the scenario clusters.
+    return runCli(
+      args,
+      { HOME: dir, REDIS_URL: TEST_REDIS_URL, FLANNEL_OPS_KEY_PREFIX: `${PREFIX}-cli` },
+      { cwd: dir, timeoutMs: 90_000 },
+    );
   }
 
   beforeAll(async () => {
